@@ -1,0 +1,5 @@
+"""Allow ``python -m synthbook``."""
+
+from synthbook.cli import main
+
+raise SystemExit(main())

