@@ -131,9 +131,18 @@ def load_torchvision(
     """
     from torchvision.datasets import MNIST
 
+    class _OneSplitMNIST(MNIST):
+        # torchvision checks and fetches all four files whichever split is asked
+        # for; restricting `resources` makes the test split usable on its own.
+        resources = [(n, md5) for n, md5 in MNIST.resources if n.startswith("t10k") != train]
+
+        @property
+        def raw_folder(self) -> str:  # the folder name follows the class name otherwise
+            return str(Path(self.root) / "MNIST" / "raw")
+
     folder = Path(root) if root is not None else cache_dir("data")
     try:
-        dataset = MNIST(str(folder), train=train, download=download)
+        dataset = _OneSplitMNIST(str(folder), train=train, download=download)
         images = dataset.data.to(torch.float32) / 255.0
         labels = dataset.targets.to(torch.int64)
     except Exception as err:  # torchvision raises many types for the same failures

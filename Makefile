@@ -1,0 +1,62 @@
+# The two commands a user needs: `make book` and `make test` (see README.md).
+#
+# Python: the active virtual or conda environment if there is one, else a
+# project-local .venv that this Makefile creates.
+ifdef VIRTUAL_ENV
+PYTHON ?= python
+else ifdef CONDA_PREFIX
+PYTHON ?= python
+else
+PYTHON ?= .venv/bin/python
+endif
+
+# Two busy cores oversubscribe easily; every chapter is timed with two threads.
+export OMP_NUM_THREADS ?= 2
+export MKL_NUM_THREADS ?= 2
+export SYNTHBOOK_THREADS ?= 2
+export PYDEVD_DISABLE_FILE_VALIDATION = 1
+
+STAMP := .make
+BOOK_FLAGS := -W -n --keep-going
+
+.PHONY: help install book test lint unit browser-deps clean clean-cache
+
+help:
+	@echo "make book   build the HTML book (executes every chapter, cached)"
+	@echo "make test   lint, unit tests, book build, exercises and browser checks (what CI runs)"
+	@echo "make clean  remove the built book and its execution cache"
+
+.venv/bin/python:
+	python3 -m venv .venv
+
+$(STAMP)/installed: pyproject.toml | $(if $(filter .venv/bin/python,$(PYTHON)),.venv/bin/python)
+	$(PYTHON) -m pip install --upgrade pip
+	$(PYTHON) -m pip install -e ".[book,test]"
+	@mkdir -p $(STAMP) && touch $@
+
+install: $(STAMP)/installed
+
+book: install
+	$(PYTHON) -m jupyter_book build . $(BOOK_FLAGS)
+	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
+
+lint: install
+	$(PYTHON) -m ruff check src tests
+
+unit: install
+	$(PYTHON) -m pytest -m "not browser" -q
+
+# Debian's Chromium for the browser tests (Playwright never downloads its own).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Install Chromium first: sudo apt-get install -y chromium"; exit 1; fi; }
+
+test: lint browser-deps book
+	$(PYTHON) -m pytest -q
+
+clean:
+	rm -rf _build
+
+clean-cache:
+	rm -rf "$${SYNTHBOOK_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/synthbook}"

@@ -1,0 +1,92 @@
+"""Figures shared by several chapters: digit grids and small-multiples."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from torchvision.utils import make_grid
+
+# Okabe-Ito: distinguishable with the common forms of colour blindness.
+OKABE_ITO: tuple[str, ...] = (
+    "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000",
+)
+
+
+def digit_grid(images: torch.Tensor | np.ndarray, nrow: int = 10, padding: int = 2) -> np.ndarray:
+    """Tile ``(N, 28, 28)`` images in ``[0, 1]`` into one 2-D array with ``make_grid``.
+
+    Padding is drawn as the background (0), so tiles read as separate digits.
+    """
+    tensor = torch.as_tensor(np.asarray(images, dtype=np.float32))
+    if tensor.ndim != 3:
+        raise ValueError(f"expected images of shape (N, H, W), got {tuple(tensor.shape)}")
+    grid = make_grid(tensor.unsqueeze(1), nrow=nrow, padding=padding, pad_value=0.0)
+    return grid[0].numpy()
+
+
+def show_digits(
+    images: torch.Tensor | np.ndarray,
+    *,
+    nrow: int = 10,
+    ax: Axes | None = None,
+    title: str | None = None,
+    row_labels: Sequence[str] | None = None,
+) -> Figure:
+    """Draw a grid of digits as dark ink on a light page.
+
+    Parameters
+    ----------
+    images : array of shape (N, 28, 28)
+        Values in ``[0, 1]``, white digit on black as stored in MNIST.
+    nrow : int, default 10
+        Digits per row.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure is made if omitted.
+    title : str, optional
+        Axes title.
+    row_labels : sequence of str, optional
+        One label per row, written at the left.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    grid = digit_grid(images, nrow=nrow)
+    if ax is None:
+        n_rows = int(np.ceil(len(images) / nrow))
+        _, ax = plt.subplots(figsize=(0.45 * nrow + 0.6, 0.45 * n_rows + 0.4))
+    # Inverted grey map: dark ink on a light background reads and prints better.
+    ax.imshow(grid, cmap="gray_r", vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.set_xticks([])
+    if row_labels is not None:
+        step = 28 + 2
+        ax.set_yticks([2 + 14 + i * step for i in range(len(row_labels))])
+        ax.set_yticklabels(row_labels)
+        ax.tick_params(left=False)
+    else:
+        ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if title:
+        ax.set_title(title)
+    return ax.figure
+
+
+def per_class_examples(
+    images: torch.Tensor, labels: torch.Tensor, per_class: int, seed: int = 0
+) -> torch.Tensor:
+    """Pick ``per_class`` random images of each digit, ordered digit by digit."""
+    generator = torch.Generator().manual_seed(seed)
+    rows = []
+    for digit in range(10):
+        idx = torch.nonzero(labels == digit).flatten()
+        if len(idx) < per_class:
+            raise ValueError(f"digit {digit} has only {len(idx)} images, fewer than {per_class}")
+        pick = idx[torch.randperm(len(idx), generator=generator)[:per_class]]
+        rows.append(images[pick])
+    return torch.cat(rows)
