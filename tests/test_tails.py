@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+import torch
+
+from synthbook.data import MnistData, load_mnist
+from synthbook.tails import make_long_tail, make_style_tail, perturb, style_scores
+
+
+@pytest.fixture(scope="module")
+def data() -> MnistData:
+    return load_mnist("embedded", verbose=False)
+
+
+def test_long_tail_keeps_k_of_rare_digit_only(data: MnistData) -> None:
+    tail = make_long_tail(data, 8, keep=12, seed=0)
+    counts = tail.class_counts()
+    assert counts[8] == 12
+    assert all(counts[d] == 500 for d in range(10) if d != 8)
+    again = make_long_tail(data, 8, keep=12, seed=0)
+    assert tail.fingerprint() == again.fingerprint()
+    other = make_long_tail(data, 8, keep=12, seed=1)
+    assert tail.fingerprint() != other.fingerprint()
+
+
+def test_long_tail_fraction_and_several_digits(data: MnistData) -> None:
+    tail = make_long_tail(data, [3, 5], keep=0.1, seed=0)
+    assert tail.class_counts()[[3, 5]].tolist() == [50, 50]
+
+
+@pytest.mark.parametrize(
+    ("digits", "keep", "message"),
+    [
+        (8, 501, "it has 500"),
+        (11, 5, "unknown digit"),
+        ([], 5, "at least one"),
+        ([4, 4], 5, "once"),
+        (8, 0, "choose 1 to 500"),
+        (8, 1.5, r"\(0, 1\]"),
+    ],
+)
+def test_long_tail_bad_inputs(data: MnistData, digits, keep, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        make_long_tail(data, digits, keep=keep)
+
+
+def _bar(shear: float) -> torch.Tensor:
+    image = torch.zeros(28, 28)
+    for row in range(4, 24):
+        col = int(round(14 + shear * (14 - row)))
+        image[row, col - 1 : col + 2] = 1.0
+    return image
+
+
+def test_slant_sign_and_order() -> None:
+    images = torch.stack([_bar(-0.4), _bar(0.0), _bar(0.4)])
+    scores = style_scores(images, "slant")
+    assert scores[0] < -0.2 and abs(scores[1]) < 0.05 and scores[2] > 0.2
+
+
+def test_style_tail_keeps_few_odd_images(data: MnistData) -> None:
+    tail, threshold = make_style_tail(data, "ink", quantile=0.9, keep=10, seed=0)
+    ink = style_scores(tail.images, "ink")
+    assert (ink > threshold).sum() == 10
+    assert len(tail) == 4500 + 10
+    with pytest.raises(ValueError, match="unknown style"):
+        style_scores(data.images[:2], "curl")
+
+
+def test_perturb_is_seeded_and_local(data: MnistData) -> None:
+    source = data.images[data.labels == 8][:5]
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a = perturb(source, 7, seed=3)
+    after = torch.rand(1)
+    b = perturb(source, 7, seed=3)
+    assert a.shape == (7, 28, 28) and torch.equal(a, b)
+    assert torch.equal(before, after), "perturb must not consume the global random state"
+    assert float(a.min()) >= 0.0 and float(a.max()) <= 1.0
+    # Perturbed, not copied: no output equals its source exactly.
+    distances = torch.cdist(a.flatten(1), source.flatten(1)).min(dim=1).values
+    assert float(distances.min()) > 0.5
+    with pytest.raises(ValueError, match=">= 0"):
+        perturb(source, -1)
+    assert np.asarray(perturb(source, 0)).shape == (0, 28, 28)
