@@ -54,6 +54,7 @@ browser-deps:
 
 test: lint browser-deps book
 	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q --nbval-lax exercises/solutions exercises/learner
 
 clean:
 	rm -rf _build

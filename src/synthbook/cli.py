@@ -24,6 +24,26 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_exercises(args: argparse.Namespace) -> int:
+    from synthbook.exercises import check_generated, find_root, generate
+
+    root = find_root(args.root)
+    if args.check:
+        problems = check_generated(root)
+        for problem in problems:
+            print(f"out of date: {problem}", file=sys.stderr)
+        if problems:
+            print("run `python -m synthbook exercises` and commit the result", file=sys.stderr)
+            return 1
+        print("exercise notebooks and pages match their sources")
+        return 0
+    changed = generate(root)
+    for path in changed:
+        print(f"wrote {path}")
+    print(f"{len(changed)} file(s) changed")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every sub-command."""
     parser = argparse.ArgumentParser(
@@ -37,6 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
                       help="MNIST source (default: $SYNTHBOOK_DATA, else auto)")
     data.add_argument("--seed", type=int, default=0)
     data.set_defaults(handler=_cmd_data)
+
+    exercises = commands.add_parser(
+        "exercises", help="generate learner and solution notebooks and book pages"
+    )
+    exercises.add_argument("--check", action="store_true",
+                           help="write nothing; exit 1 if generated files differ from sources")
+    exercises.add_argument("--root", default=None,
+                           help="repository folder (default: found from the current folder)")
+    exercises.set_defaults(handler=_cmd_exercises)
 
     return parser
 
