@@ -19,7 +19,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION = 1
 STAMP := .make
 BOOK_FLAGS := -W -n --keep-going
 
-.PHONY: help install book test lint unit browser-deps clean clean-cache
+.PHONY: help install assets book test lint unit browser-deps clean clean-cache
 
 help:
 	@echo "make book   build the HTML book (executes every chapter, cached)"
@@ -36,7 +36,30 @@ $(STAMP)/installed: pyproject.toml | $(if $(filter .venv/bin/python,$(PYTHON)),.
 
 install: $(STAMP)/installed
 
-book: install
+# JavaScript the book serves itself instead of loading it from a CDN: require.js
+# and the ipywidgets 8 HTML manager (widgets rendered from saved state), pinned in
+# package.json / package-lock.json. Copied into _vendor/_static/vendor/, which
+# _config.yml lists in html_extra_path, so they end up in _build/html/_static/vendor/.
+# (Not in _static/: Jupyter Book adds every .js file under _static to every page.)
+# node_modules/ also keeps axe-core for the browser tests.
+VENDOR := _vendor/_static/vendor
+WIDGETS_DIST := node_modules/@jupyter-widgets/html-manager/dist
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "Install Node.js and npm first: sudo apt-get install -y nodejs npm"; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund
+
+$(VENDOR)/VERSIONS.txt: node_modules/.package-lock.json
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/jupyter-widgets
+	cp node_modules/requirejs/require.js $(VENDOR)/require.js
+	cp $(WIDGETS_DIST)/embed-amd.js $(WIDGETS_DIST)/*.woff2 $(WIDGETS_DIST)/*.woff \
+	   $(WIDGETS_DIST)/*.ttf $(WIDGETS_DIST)/*.eot $(WIDGETS_DIST)/*.svg $(VENDOR)/jupyter-widgets/
+	for p in requirejs @jupyter-widgets/html-manager; do \
+	  node -p "'$$p ' + require('./node_modules/$$p/package.json').version"; done > $@
+
+assets: $(VENDOR)/VERSIONS.txt
+
+book: install assets
 	$(PYTHON) -m jupyter_book build . $(BOOK_FLAGS)
 	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
 
