@@ -53,3 +53,155 @@ def digits_html(
 ) -> str:
     """Tile digits ``(N, 28, 28)`` into one image and return it as an ``<img>`` tag."""
     return image_html(digit_grid(images, nrow=nrow), alt, scale=scale)
+
+
+def _latent_dim(generator: torch.nn.Module) -> int:
+    dim = getattr(generator, "latent_dim", None)
+    if dim is None:
+        raise ValueError("the generator must expose its latent_dim (use synthbook.gan models)")
+    return int(dim)
+
+
+def render(
+    generator: torch.nn.Module,
+    *,
+    digit: int = 8,
+    blend_toward: int | None = None,
+    blend: float = 0.0,
+    seed: int = 0,
+    noise_scale: float = 1.0,
+    truncation: float = 0.0,
+    shifts: tuple[float, ...] = (0.0, 0.0, 0.0),
+    count: int = 8,
+) -> np.ndarray:
+    """Generate ``count`` digits for one setting of the knobs; return them tiled.
+
+    A pure function of its arguments (no widget state), so tests and the
+    benchmark call it directly and the panel only wires sliders to it.
+
+    Parameters
+    ----------
+    generator : torch.nn.Module
+        A conditional generator from :mod:`synthbook.gan`.
+    digit : int
+        The requested digit.
+    blend_toward : int, optional
+        A second digit; ``blend`` in ``[0, 1]`` mixes the two labels.
+    blend : float
+        0 asks for ``digit``, 1 for ``blend_toward``.
+    seed : int
+        Seed for the noise vectors.
+    noise_scale : float
+        Multiplies the noise (> 1: low-density "edge cases").
+    truncation : float
+        Redraw noise coordinates beyond this threshold; 0 means no truncation.
+    shifts : tuple of float
+        Added to the first ``len(shifts)`` noise coordinates.
+    count : int
+        How many samples to draw.
+
+    Returns
+    -------
+    numpy.ndarray
+        The tiled grey-scale image, values in ``[0, 1]``.
+    """
+    from synthbook import gan
+
+    if not 0.0 <= blend <= 1.0:
+        raise ValueError(f"blend must be between 0 and 1, got {blend}")
+    z = gan.sample_latents(
+        count,
+        _latent_dim(generator),
+        seed=seed,
+        truncation=truncation if truncation > 0 else None,
+        noise_scale=noise_scale,
+    )
+    z[:, : len(shifts)] += torch.tensor(shifts, dtype=z.dtype)
+    labels = torch.zeros(count, 10)
+    labels[:, digit] = 1.0 - (blend if blend_toward is not None else 0.0)
+    if blend_toward is not None:
+        labels[:, blend_toward] += blend
+    with torch.no_grad():
+        images = gan.generate(generator, labels, z=z, seed=seed)
+    return digit_grid(images, nrow=count)
+
+
+def _describe(digit: int, blend_toward: int | None, blend: float, noise_scale: float) -> str:
+    label = f"digit {digit}"
+    if blend_toward is not None and blend > 0:
+        label = f"a blend of {1 - blend:.0%} digit {digit} and {blend:.0%} digit {blend_toward}"
+    return f"Eight generated samples asked to be {label}, with noise scale {noise_scale:.2f}"
+
+
+def generator_panel(generator: torch.nn.Module, *, digit: int = 8):
+    """Return an ipywidgets panel that redraws generated digits as knobs move.
+
+    See :func:`render` for the meaning of each knob.
+    """
+    import ipywidgets as widgets
+
+    style = {"description_width": "90px"}
+    digit_box = widgets.Dropdown(options=list(range(10)), value=digit, description="digit",
+                                 style=style)
+    toward_box = widgets.Dropdown(options=[("none", None)] + [(str(d), d) for d in range(10)],
+                                  value=None, description="blend toward", style=style)
+    blend_slider = widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05,
+                                       description="blend", style=style)
+    seed_box = widgets.IntSlider(value=0, min=0, max=99, description="seed", style=style)
+    noise_slider = widgets.FloatSlider(value=1.0, min=0.0, max=3.0, step=0.1,
+                                       description="noise scale", style=style)
+    trunc_slider = widgets.FloatSlider(value=0.0, min=0.0, max=3.0, step=0.1,
+                                       description="truncation", style=style)
+    shift_sliders = [
+        widgets.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.1, description=f"z{i}",
+                            style=style)
+        for i in range(3)
+    ]
+    output = widgets.HTML()
+
+    def redraw(_change: object = None) -> None:
+        grid = render(
+            generator,
+            digit=digit_box.value,
+            blend_toward=toward_box.value,
+            blend=blend_slider.value,
+            seed=seed_box.value,
+            noise_scale=noise_slider.value,
+            truncation=trunc_slider.value,
+            shifts=tuple(s.value for s in shift_sliders),
+        )
+        alt = _describe(digit_box.value, toward_box.value, blend_slider.value, noise_slider.value)
+        output.value = image_html(grid, alt, scale=3)
+
+    controls = [digit_box, toward_box, blend_slider, seed_box, noise_slider, trunc_slider,
+                *shift_sliders]
+    for control in controls:
+        control.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([
+        widgets.HBox([widgets.VBox(controls[:4]), widgets.VBox(controls[4:])]),
+        output,
+    ])
+
+
+def noise_scale_grid(
+    generator: torch.nn.Module, scales: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0), seed: int = 0
+):
+    """Precomputed small multiples: one column per noise scale, one row per digit."""
+    import matplotlib.pyplot as plt
+
+    from synthbook import gan
+
+    base = gan.sample_latents(10, _latent_dim(generator), seed=seed)
+    labels = torch.arange(10)
+    fig, axes = plt.subplots(1, len(scales), figsize=(1.3 * len(scales) + 0.5, 5.2))
+    for ax, scale in zip(np.atleast_1d(axes), scales, strict=True):
+        images = gan.generate(generator, labels, z=base * scale, seed=seed)
+        ax.imshow(digit_grid(images, nrow=1), cmap="gray_r", vmin=0, vmax=1)
+        ax.set_title(f"scale {scale:g}")
+        ax.set_xticks([])
+        ax.set_yticks([2 + 14 + 30 * d for d in range(10)])
+        ax.set_yticklabels([str(d) for d in range(10)] if ax is np.atleast_1d(axes)[0] else [])
+        ax.tick_params(left=False)
+    fig.tight_layout()
+    return fig
