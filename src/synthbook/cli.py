@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
@@ -44,6 +45,94 @@ def _cmd_exercises(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_boundaries(args: argparse.Namespace) -> int:
+    from synthbook import boundaries
+    from synthbook.data import book_splits, load_mnist
+    from synthbook.repro import setup
+
+    # Check the cheap things before loading data and models.
+    digits = boundaries.check_digits(args.pair)
+    boundaries.check_amount(args.amount)
+    boundaries.check_rule(args.rule)
+    boundaries.blend_plan(digits, 0, args.oddness)
+    from synthbook import gan, metrics
+
+    setup(seed=args.seed, verbose=False)
+    splits = book_splits(load_mnist(args.data), seed=0)
+    # The same call as the chapters, so the GAN and judge come from the shared cache.
+    trained = gan.load_or_train(splits.train, gan.GANConfig(), steps=gan.BOOK_STEPS, seed=0)
+    judge = metrics.load_or_train_judge(splits.judge, seed=0)
+    problem = boundaries.build_problem(splits.train, splits.test, digits,
+                                       projection=args.projection)
+    source = None if args.ask_for == "all" else digits[0]
+    pool = boundaries.make_pool(trained.generator, problem, size=max(args.amount, 1),
+                                oddness=args.oddness, noise_scale=args.noise_scale,
+                                seed=args.seed, judge=judge, source=source)
+    result = boundaries.run_condition(problem, pool, amount=args.amount, rule=args.rule,
+                                      model=args.model, seed=args.seed)
+    asked = "every digit in turn" if source is None else f"only {source}s"
+    print(f"digits {' / '.join(map(str, digits))}, {args.projection.upper()} view, "
+          f"{args.model} classifier; +{args.amount} synthetic ({asked}, oddness "
+          f"{args.oddness:g}, noise scale {args.noise_scale:g}) labelled by {args.rule!r}")
+    print(result.shift.summary())
+    return 0
+
+
+def _cmd_train_gan(args: argparse.Namespace) -> int:
+    from synthbook import gan
+    from synthbook.data import book_splits, load_mnist
+    from synthbook.repro import setup
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise ValueError(f"{out} exists; choose another --out or pass --force to replace it")
+    if args.seconds is None and args.steps is None:
+        raise ValueError("give a budget: --seconds, --steps, or both")
+    setup(args.seed)
+    splits = book_splits(load_mnist(args.data), seed=args.seed)
+    config = gan.GANConfig(arch=args.arch)
+    result = gan.train_gan(splits.train, config, seconds=args.seconds, steps=args.steps,
+                           seed=args.seed)
+    gan.save_checkpoint(result, out)
+    print(f"trained {result.steps:,} steps in {result.seconds:.1f} s; wrote {out}")
+    return 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    import io
+
+    import numpy as np
+    import torch
+
+    from synthbook import gan
+    from synthbook.cache import write_atomic
+
+    out = Path(args.out)
+    if out.suffix != ".npz":
+        raise ValueError(f"--out must end in .npz, got {out}")
+    if out.exists() and not args.force:
+        raise ValueError(f"{out} exists; choose another --out or pass --force to replace it")
+    if args.per_class < 1:
+        raise ValueError("--per-class must be at least 1")
+    result = gan.load_checkpoint(args.checkpoint)
+    labels = torch.arange(10).repeat_interleave(args.per_class)
+    images = gan.generate(result.generator, labels, seed=args.seed)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, images=images.numpy().astype(np.float32),
+                        labels=labels.numpy().astype(np.int64))
+    write_atomic(out, buffer.getvalue())
+    print(f"wrote {len(labels):,} samples ({args.per_class} per digit) to {out}")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from synthbook import bench
+
+    kwargs = {"seconds": args.seconds} if args.seconds is not None else {}
+    bench.run(args.name, **kwargs)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every sub-command."""
     parser = argparse.ArgumentParser(
@@ -66,6 +155,51 @@ def build_parser() -> argparse.ArgumentParser:
     exercises.add_argument("--root", default=None,
                            help="repository folder (default: found from the current folder)")
     exercises.set_defaults(handler=_cmd_exercises)
+
+    bnd = commands.add_parser(
+        "boundaries", help="add synthetic digits to a 2-D classifier and measure the boundary shift"
+    )
+    bnd.add_argument("--pair", type=int, nargs="+", default=[4, 9], metavar="DIGIT",
+                     help="two (or three) confusable digits (default: 4 9)")
+    bnd.add_argument("--amount", type=int, default=200,
+                     help="synthetic digits to add (default: 200)")
+    bnd.add_argument("--rule", default="conditioning",
+                     help="labelling rule: conditioning, judge or nearest (default: conditioning)")
+    bnd.add_argument("--oddness", type=float, default=0.3,
+                     help="blend weight toward the next digit, 0 to 0.5 (default: 0.3)")
+    bnd.add_argument("--noise-scale", type=float, default=1.0,
+                     help="multiplies the generator's noise (default: 1)")
+    bnd.add_argument("--ask-for", choices=["first", "all"], default="first",
+                     help="ask the generator for the first digit only, or all in turn")
+    bnd.add_argument("--model", choices=["logistic", "mlp"], default="logistic")
+    bnd.add_argument("--projection", choices=["pls", "pca"], default="pls")
+    bnd.add_argument("--data", choices=["auto", "mnist", "embedded"], default=None,
+                     help="MNIST source (default: $SYNTHBOOK_DATA, else auto)")
+    bnd.add_argument("--seed", type=int, default=0)
+    bnd.set_defaults(handler=_cmd_boundaries)
+
+    train = commands.add_parser("train-gan", help="train the conditional GAN and save a checkpoint")
+    train.add_argument("--seconds", type=float, default=None, help="wall-clock budget")
+    train.add_argument("--steps", type=int, default=None, help="step budget (reproducible)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--arch", choices=["mlp", "conv"], default="mlp")
+    train.add_argument("--data", choices=["auto", "mnist", "embedded"], default=None)
+    train.add_argument("--out", required=True, help="checkpoint file to write")
+    train.add_argument("--force", action="store_true", help="replace an existing --out")
+    train.set_defaults(handler=_cmd_train_gan)
+
+    sample = commands.add_parser("sample", help="draw class-conditional samples into an .npz")
+    sample.add_argument("--checkpoint", required=True)
+    sample.add_argument("--per-class", type=int, default=100)
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--out", required=True, help=".npz file with images and labels")
+    sample.add_argument("--force", action="store_true", help="replace an existing --out")
+    sample.set_defaults(handler=_cmd_sample)
+
+    bench = commands.add_parser("bench", help="print benchmark numbers (gan, tails)")
+    bench.add_argument("name", help="which benchmark: gan or tails")
+    bench.add_argument("--seconds", type=float, default=None, help="training budget (gan)")
+    bench.set_defaults(handler=_cmd_bench)
 
     return parser
 

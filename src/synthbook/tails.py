@@ -154,7 +154,7 @@ def perturb(images: torch.Tensor, count: int, seed: int = 0) -> torch.Tensor:
         raise ValueError("no source images to perturb")
     pipeline = transforms.Compose([
         transforms.RandomAffine(degrees=12, translate=(0.08, 0.08), scale=(0.9, 1.1), shear=8),
-        transforms.ElasticTransform(alpha=20.0, sigma=4.0),
+        transforms.ElasticTransform(alpha=12.0, sigma=4.0),
     ])
     generator = torch.Generator().manual_seed(seed)
     picks = torch.randint(len(images), (count,), generator=generator) if count else []
