@@ -18,6 +18,8 @@ export PYDEVD_DISABLE_FILE_VALIDATION = 1
 
 STAMP := .make
 BOOK_FLAGS := -W -n --keep-going
+# jupyter-book 1.x has no `python -m jupyter_book`; call its CLI through this interpreter.
+JUPYTER_BOOK = $(PYTHON) -c "import sys; from jupyter_book.cli.main import main; sys.exit(main())"
 
 .PHONY: help install assets book test lint unit browser-deps clean clean-cache
 
@@ -60,7 +62,7 @@ $(VENDOR)/VERSIONS.txt: node_modules/.package-lock.json
 assets: $(VENDOR)/VERSIONS.txt
 
 book: install assets
-	$(PYTHON) -m jupyter_book build . $(BOOK_FLAGS)
+	$(JUPYTER_BOOK) build . $(BOOK_FLAGS)
 	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
 
 lint: install
