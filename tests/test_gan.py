@@ -1,3 +1,5 @@
+from dataclasses import replace as dataclass_replace
+
 import numpy as np
 import pytest
 import torch
@@ -133,3 +135,52 @@ def test_conv_variant_trains(small_data: MnistData) -> None:
     config = gan.GANConfig(arch="conv", width=32, latent_dim=8, batch_size=16, projection=False)
     result = gan.train_gan(small_data, config, steps=2, progress=False)
     assert gan.generate(result.generator, 0, 2).shape == (2, 28, 28)
+
+
+def test_two_argument_callback_and_ema_generator(small_data: MnistData) -> None:
+    seen = []
+    result = gan.train_gan(small_data, TINY, steps=3, progress=False,
+                           callback=lambda step, history: seen.append(len(history["g_loss"])))
+    assert seen == [1, 2, 3]
+    raw = gan.train_gan(small_data, dataclass_replace(TINY, ema_decay=0.0), steps=3,
+                        progress=False)
+    # The averaged generator lags the trained one, so the two give different digits.
+    assert not torch.equal(gan.generate(result.generator, 1, 2), gan.generate(raw.generator, 1, 2))
+
+
+def test_keras_baseline_architecture_runs(small_data: MnistData) -> None:
+    config = gan.GANConfig(arch="keras-cgan", latent_dim=8, batch_size=8, projection=False,
+                           aux_weight=0.0, loss="bce", ema_decay=0.0)
+    result = gan.train_gan(small_data, config, steps=1, progress=False)
+    images = gan.generate(result.generator, [0, 9], seed=0)
+    assert images.shape == (2, 28, 28) and float(images.min()) >= 0.0
+
+
+def test_generate_rejects_n_with_several_labels(small_data: MnistData) -> None:
+    result = gan.train_gan(small_data, TINY, steps=1, progress=False)
+    with pytest.raises(ValueError, match="single digit"):
+        gan.generate(result.generator, [1, 2], 5)
+    with pytest.raises(ValueError, match="steps"):
+        gan.interpolate(result.generator, label_start=1, label_end=2, steps=1)
+    with pytest.raises(ValueError, match="d_dropout"):
+        gan.GANConfig(d_dropout=1.5)
+
+
+def test_cli_train_and_sample(tmp_path, capsys) -> None:
+    from synthbook import cli
+
+    checkpoint = tmp_path / "g.pt"
+    assert cli.main(["train-gan", "--steps", "2", "--data", "embedded", "--out",
+                     str(checkpoint)]) == 0
+    out = tmp_path / "samples.npz"
+    assert cli.main(["sample", "--checkpoint", str(checkpoint), "--per-class", "3",
+                     "--out", str(out)]) == 0
+    with np.load(out) as saved:
+        assert saved["images"].shape == (30, 28, 28) and saved["images"].dtype == np.float32
+        assert saved["labels"].dtype == np.int64 and list(saved["labels"][:4]) == [0, 0, 0, 1]
+        assert 0.0 <= saved["images"].min() and saved["images"].max() <= 1.0
+    assert cli.main(["sample", "--checkpoint", str(checkpoint), "--out", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert cli.main(["sample", "--checkpoint", str(checkpoint), "--per-class", "1",
+                     "--out", str(out), "--force"]) == 0
+    assert cli.main(["bench", "nonsense"]) == 2

@@ -17,6 +17,14 @@ def test_frechet_zero_for_same_set_and_matches_closed_form() -> None:
     assert metrics.frechet_distance(a, scaled) == pytest.approx(3.0, abs=0.3)
 
 
+def test_frechet_of_one_feature_is_the_1d_formula() -> None:
+    # One feature: (mu_a - mu_b)^2 + (s_a - s_b)^2 with sample standard deviations.
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(0.0, 1.0, 50), rng.normal(2.0, 3.0, 70)
+    expected = (a.mean() - b.mean()) ** 2 + (a.std(ddof=1) - b.std(ddof=1)) ** 2
+    assert metrics.frechet_distance(a[:, None], b[:, None]) == pytest.approx(expected, rel=1e-9)
+
+
 def test_frechet_rejects_bad_shapes() -> None:
     with pytest.raises(ValueError, match="equal width"):
         metrics.frechet_distance(np.zeros((5, 2)), np.zeros((5, 3)))
@@ -64,3 +72,62 @@ def test_classifier_bad_inputs() -> None:
         metrics.train_classifier(torch.zeros(0, 28, 28), torch.zeros(0, dtype=torch.long))
     with pytest.raises(ValueError, match="arch"):
         metrics.Classifier("resnet")
+
+
+def test_frechet_matches_closed_form_for_correlated_gaussians() -> None:
+    # Two Gaussians with known means and covariances: FD = |dmu|^2 + Tr(A + B - 2 (AB)^1/2).
+    from scipy import linalg
+
+    rng = np.random.default_rng(2)
+    cov_a = np.array([[2.0, 0.6], [0.6, 1.0]])
+    cov_b = np.array([[1.0, -0.3], [-0.3, 0.5]])
+    mu_b = np.array([1.0, -2.0])
+    a = rng.multivariate_normal(np.zeros(2), cov_a, size=200_000)
+    b = rng.multivariate_normal(mu_b, cov_b, size=200_000)
+    root = np.real(linalg.sqrtm(cov_a @ cov_b))
+    expected = float(mu_b @ mu_b + np.trace(cov_a + cov_b - 2 * root))
+    assert metrics.frechet_distance(a, b) == pytest.approx(expected, rel=0.02)
+    # Degenerate (rank-deficient) covariances must not give NaN or a negative value.
+    flat = np.zeros((50, 4))
+    flat[:, 0] = rng.normal(size=50)
+    assert metrics.frechet_distance(flat, flat) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_nearest_neighbour_distances_in_feature_space() -> None:
+    reference = torch.rand(10, 28, 28)
+    mean_pixel = lambda images: images.reshape(len(images), -1).mean(1, keepdim=True).numpy()  # noqa: E731
+    distances = metrics.nearest_neighbour_distances(reference[:3], reference, features=mean_pixel)
+    assert distances.shape == (3,) and np.allclose(distances, 0.0)
+
+
+def test_real_vs_real_frechet_and_judge_features() -> None:
+    from synthbook.data import load_mnist
+
+    data = load_mnist("embedded", verbose=False)
+    first = data.subset(np.arange(0, 5000, 2))
+    second = data.subset(np.arange(1, 5000, 2))
+    judge = metrics.train_classifier(first.images[:600], first.labels[:600], arch="mlp",
+                                     epochs=1, width=16)
+    features = metrics.judge_features(judge, second.images[:7])
+    assert features.shape == (7, 16)
+    floor = metrics.real_vs_real_frechet(judge, first, second, per_class=20, seed=0)
+    assert 0.0 < floor < metrics.frechet_distance(
+        metrics.judge_features(judge, first.images[:200]),
+        metrics.judge_features(judge, torch.rand(200, 28, 28)),
+    )
+
+
+def test_augmented_training_is_deterministic_and_cached() -> None:
+    from synthbook.data import MnistData
+
+    images = torch.rand(40, 28, 28)
+    labels = torch.arange(40) % 10
+    a = metrics.train_classifier(images, labels, arch="mlp", epochs=2, max_shift=2, width=8)
+    b = metrics.train_classifier(images, labels, arch="mlp", epochs=2, max_shift=2, width=8)
+    assert np.allclose(a.predict_proba(images), b.predict_proba(images))
+    data = MnistData(images, labels, "test")
+    first = metrics.load_or_train_classifier(data, arch="mlp", epochs=1, width=8)
+    again = metrics.load_or_train_classifier(data, arch="mlp", epochs=1, width=8)
+    assert np.allclose(first.predict_proba(images), again.predict_proba(images))
+    with pytest.raises(ValueError, match="0 to 9"):
+        metrics.train_classifier(images[:2], torch.tensor([0, 10]))

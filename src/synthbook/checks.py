@@ -37,6 +37,8 @@ __all__ = [
     "expected_class_means",
     "expected_closest_pair",
     "expected_ink_tail",
+    "expected_gan_test_per_class",
+    "expected_augmented_recall",
 ]
 
 _PLACEHOLDERS = (Ellipsis, None, NotImplemented)
@@ -359,3 +361,67 @@ def expected_ink_tail(
     tail = torch.bincount(_tensor(labels, torch.int64)[in_tail], minlength=n_classes)
     tail = tail.to(torch.float64)
     return threshold, (tail / tail.sum()).numpy(), (tail / per_class).numpy()
+
+
+def expected_gan_test_per_class(
+    judge: torch.nn.Module, generator: torch.nn.Module, per_class: int = 100, seed: int = 0
+) -> np.ndarray:
+    """Return the GAN-test accuracy of each digit, shape ``(10,)``.
+
+    Generates ``per_class`` samples of every digit from the same noise as
+    :func:`synthbook.metrics.gan_test_accuracy` (``gan.generate`` with
+    ``seed``), then takes the arg-max of the judge's raw logits and counts hits
+    per digit with :func:`torch.bincount` (the solutions use ``judge.predict``
+    and boolean masks).
+    """
+    from synthbook import gan
+
+    labels = torch.arange(10).repeat_interleave(per_class)
+    images = gan.generate(generator, labels, seed=seed)
+    judge.eval()
+    with torch.no_grad():
+        predicted = judge(images).argmax(dim=1)
+    hits = torch.bincount(labels[predicted == labels], minlength=10).to(torch.float64)
+    return (hits / per_class).numpy()
+
+
+def expected_augmented_recall(
+    train: Any,
+    test: Any,
+    digit: int,
+    keep: int,
+    strategy: str,
+    amount: int,
+    *,
+    seed: int = 0,
+    epochs: int = 2,
+    arch: str = "mlp",
+) -> tuple[float, float]:
+    """Recall of the rare ``digit`` and overall accuracy after filling a long tail.
+
+    The recipe of the exercise on the chapter *Variability, exposure and the
+    odd*: keep ``keep`` training images of ``digit``
+    (:func:`synthbook.tails.make_long_tail`), add ``amount`` images made by
+    ``strategy`` (:func:`synthbook.tails.synthesize`, after the long-tailed
+    images, labelled ``digit``), train :func:`synthbook.metrics.train_classifier`
+    and score it on ``test``. Recall and accuracy are read off a confusion
+    matrix built with :func:`torch.bincount`.
+
+    Returns
+    -------
+    (rare_recall, accuracy) : tuple of float
+    """
+    from synthbook import metrics, tails
+
+    tail = tails.make_long_tail(train, digit, keep, seed=seed)
+    added = tails.synthesize(strategy, tail, digit, amount, seed=seed)
+    images = torch.cat([tail.images, added])
+    labels = torch.cat([tail.labels, torch.full((len(added),), digit, dtype=torch.int64)])
+    model = metrics.train_classifier(images, labels, arch=arch, epochs=epochs, seed=seed)
+    predicted = torch.as_tensor(model.predict(test.images)).long()
+    truth = _tensor(test.labels, torch.int64)
+    confusion = torch.bincount(truth * 10 + predicted, minlength=100).reshape(10, 10)
+    confusion = confusion.to(torch.float64)
+    rare_recall = float(confusion[digit, digit] / confusion[digit].sum())
+    accuracy = float(confusion.diagonal().sum() / confusion.sum())
+    return rare_recall, accuracy
