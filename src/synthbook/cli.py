@@ -133,6 +133,13 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_belonging(args: argparse.Namespace) -> int:
+    from synthbook import bench
+
+    bench.bench_privacy(data_source=args.data, seed=args.seed)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every sub-command."""
     parser = argparse.ArgumentParser(
@@ -200,6 +207,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("name", help="which benchmark: gan or tails")
     bench.add_argument("--seconds", type=float, default=None, help="training budget (gan)")
     bench.set_defaults(handler=_cmd_bench)
+
+    belong = commands.add_parser(
+        "belonging", help="copying statistics and membership-attack AUCs for the book GAN"
+    )
+    belong.add_argument("--data", choices=["auto", "mnist", "embedded"], default=None,
+                        help="MNIST source (default: $SYNTHBOOK_DATA, else auto)")
+    belong.add_argument("--seed", type=int, default=0)
+    belong.set_defaults(handler=_cmd_belonging)
 
     return parser
 
