@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from synthbook import tails
 from synthbook.data import MnistData, load_mnist
 from synthbook.tails import make_long_tail, make_style_tail, perturb, style_scores
 
@@ -83,3 +84,75 @@ def test_perturb_is_seeded_and_local(data: MnistData) -> None:
     with pytest.raises(ValueError, match=">= 0"):
         perturb(source, -1)
     assert np.asarray(perturb(source, 0)).shape == (0, 28, 28)
+
+
+def test_paired_difference_removes_seed_effects() -> None:
+    # Seeds swing the baseline widely, but the strategy adds exactly 0.1 in each.
+    base = [0.2, 0.8, 0.5, 0.3, 0.9]
+    rows = [{"seed": s, "strategy": "none", "amount": 0, "rare_recall": b}
+            for s, b in enumerate(base)]
+    rows += [{"seed": s, "strategy": "perturb", "amount": 48, "rare_recall": b + 0.1}
+             for s, b in enumerate(base)]
+    result = tails.paired_difference(rows, ("perturb", 48))
+    assert result["mean"] == pytest.approx(0.1)
+    assert result["low"] == pytest.approx(0.1) and result["high"] == pytest.approx(0.1)
+    assert result["verdict"] == "higher" and result["n"] == 5
+    # Unpaired, the two intervals overlap: the seeds' spread hides the gain.
+    summary = {r["strategy"]: r for r in tails.summarise(rows)}
+    assert summary["perturb"]["low"] < summary["none"]["high"]
+    flipped = tails.paired_difference(rows, ("none", 0), baseline=("perturb", 48))
+    assert flipped["verdict"] == "lower"
+
+
+def test_paired_difference_needs_shared_seeds() -> None:
+    rows = [{"seed": 0, "strategy": "none", "amount": 0, "rare_recall": 0.5}]
+    with pytest.raises(ValueError, match="no seed has both"):
+        tails.paired_difference(rows, ("gan", 288))
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"strategies": ()}, "at least one strategy"),
+        ({"strategies": ("smote",)}, "unknown strategy"),
+        ({"amounts": (48, -1)}, "non-negative"),
+        ({"rare_digit": 11}, "0 to 9|digit"),
+        ({"keep": 0}, "keep must be at least 1"),
+        ({"seeds": ()}, "at least one seed"),
+    ],
+)
+def test_experiment_rejects_bad_settings(settings: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        tails.TailExperiment(**settings)
+
+
+def test_synthesize_strategies(data: MnistData) -> None:
+    tail = make_long_tail(data, 8, 12, seed=0)
+    kept = {img.numpy().tobytes() for img in tail.images[tail.labels == 8]}
+    copies = tails.synthesize("oversample", tail, 8, 30, seed=0)
+    assert copies.shape == (30, 28, 28)
+    assert {img.numpy().tobytes() for img in copies} <= kept
+    assert tails.synthesize("none", tail, 8, 30).shape == (0, 28, 28)
+    distorted = tails.synthesize("perturb", tail, 8, 30, seed=0)
+    assert not {img.numpy().tobytes() for img in distorted} & kept
+    with pytest.raises(ValueError, match="needs a trained generator"):
+        tails.synthesize("gan", tail, 8, 5)
+    with pytest.raises(ValueError, match=">= 0"):
+        tails.synthesize("perturb", tail, 8, -3)
+    with pytest.raises(ValueError, match="unknown strategy"):
+        tails.synthesize("mixup", tail, 8, 3)
+
+
+@pytest.mark.slow
+def test_tail_experiment_is_cached_and_reproducible() -> None:
+    experiment = tails.TailExperiment(strategies=("oversample",), amounts=(24,), seeds=(0, 1),
+                                      classifier_epochs=1)
+    first = tails.run_tail_experiment(experiment, data_source="embedded", progress=False)
+    assert [(r["seed"], r["strategy"]) for r in first] == [
+        (0, "none"), (0, "oversample"), (1, "none"), (1, "oversample")]
+    for row in first:
+        assert 0.0 <= row["rare_recall"] <= 1.0 and len(row["recall"]) == 10
+    # Oversampled images are the kept ones: distance 0 to them.
+    assert all(r["closeness"] == 0.0 for r in first if r["strategy"] == "oversample")
+    again = tails.run_tail_experiment(experiment, data_source="embedded", progress=False)
+    np.testing.assert_equal(again, first)  # NaN (no added images) counts as equal
