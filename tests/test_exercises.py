@@ -366,7 +366,7 @@ def _run(nb: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookNode:
     from nbclient import NotebookClient
 
     NotebookClient(
-        nb, timeout=120, kernel_name="python3", allow_errors=True,
+        nb, timeout=600, kernel_name="python3", allow_errors=True,
         resources={"metadata": {"path": str(folder)}},
     ).execute()
     return nb
