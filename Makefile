@@ -39,7 +39,8 @@ $(STAMP)/installed: pyproject.toml | $(if $(filter .venv/bin/python,$(PYTHON)),.
 install: $(STAMP)/installed
 
 # JavaScript the book serves itself instead of loading it from a CDN: require.js
-# and the ipywidgets 8 HTML manager (widgets rendered from saved state), pinned in
+# and the ipywidgets 8 HTML manager (widgets rendered from saved state), and
+# MathJax 3 (its CHTML fonts load relative to the script), pinned in
 # package.json / package-lock.json. Copied into _vendor/_static/vendor/, which
 # _config.yml lists in html_extra_path, so they end up in _build/html/_static/vendor/.
 # (Not in _static/: Jupyter Book adds every .js file under _static to every page.)
@@ -56,7 +57,10 @@ $(VENDOR)/VERSIONS.txt: node_modules/.package-lock.json
 	cp node_modules/requirejs/require.js $(VENDOR)/require.js
 	cp $(WIDGETS_DIST)/embed-amd.js $(WIDGETS_DIST)/*.woff2 $(WIDGETS_DIST)/*.woff \
 	   $(WIDGETS_DIST)/*.ttf $(WIDGETS_DIST)/*.eot $(WIDGETS_DIST)/*.svg $(VENDOR)/jupyter-widgets/
-	for p in requirejs @jupyter-widgets/html-manager; do \
+	mkdir -p $(VENDOR)/mathjax/output/chtml/fonts
+	cp node_modules/mathjax/es5/tex-mml-chtml.js $(VENDOR)/mathjax/
+	cp -r node_modules/mathjax/es5/output/chtml/fonts/woff-v2 $(VENDOR)/mathjax/output/chtml/fonts/
+	for p in requirejs @jupyter-widgets/html-manager mathjax; do \
 	  node -p "'$$p ' + require('./node_modules/$$p/package.json').version"; done > $@
 
 assets: $(VENDOR)/VERSIONS.txt
