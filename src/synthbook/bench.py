@@ -173,6 +173,12 @@ def bench_tails(seconds: float | None = None, data_source: str | None = None) ->
         for row in tails.summarise(rows, metric):
             print(f"  {row['strategy']:>12} +{row['amount']:<4d} {row['mean']:.3f} "
                   f"[{row['low']:.3f}, {row['high']:.3f}]")
+    most = max(experiment.amounts)
+    print(f"\nrare_recall minus 'none', paired by seed, +{most} images: mean [95% interval]")
+    for strategy in experiment.strategies:
+        gain = tails.paired_difference(rows, (strategy, most))
+        print(f"  {strategy:>12} {gain['mean']:+.3f} [{gain['low']:+.3f}, {gain['high']:+.3f}] "
+              f"{gain['verdict']}")
     print(f"\nwall time: {elapsed:.1f} s (cached seeds are read back, not recomputed)")
     return rows
 
