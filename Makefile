@@ -16,7 +16,7 @@ export MKL_NUM_THREADS ?= 2
 export SYNTHBOOK_THREADS ?= 2
 # Sleep, don't spin, while waiting for work: with OpenMP's default (spinning),
 # two torch processes on two cores ran a GAN 13x slower than with PASSIVE
-# (2.3 vs 31 steps/s, measured here); alone, the policy makes little difference.
+# (2.3 vs 31 steps/s, measured here).
 export OMP_WAIT_POLICY ?= PASSIVE
 export PYDEVD_DISABLE_FILE_VALIDATION = 1
 
