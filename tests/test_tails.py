@@ -156,3 +156,15 @@ def test_tail_experiment_is_cached_and_reproducible() -> None:
     assert all(r["closeness"] == 0.0 for r in first if r["strategy"] == "oversample")
     again = tails.run_tail_experiment(experiment, data_source="embedded", progress=False)
     np.testing.assert_equal(again, first)  # NaN (no added images) counts as equal
+
+
+def test_mean_interval_matches_scipy() -> None:
+    from scipy import stats
+
+    values = [0.2, 0.5, 0.4, 0.9, 0.3]
+    mean, low, high = tails.mean_interval(values)
+    expected = stats.t.interval(0.95, len(values) - 1, loc=np.mean(values),
+                                scale=stats.sem(values))
+    assert mean == pytest.approx(np.mean(values))
+    assert (low, high) == pytest.approx(expected)
+    assert tails.mean_interval([0.7]) == (0.7, 0.7, 0.7)

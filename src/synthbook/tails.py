@@ -408,8 +408,12 @@ def run_tail_experiment(
     return rows
 
 
-def _mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
-    """Mean and 95% Student-t interval, mean +/- t(0.975, n-1) * sd / sqrt(n)."""
+def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
+    """Return the mean and its 95% Student-t interval: ``(mean, low, high)``.
+
+    The interval is mean +/- t(0.975, n-1) * sd / sqrt(n); with one value it
+    has zero width.
+    """
     from scipy import stats
 
     array = np.asarray(values, dtype=np.float64)
@@ -429,7 +433,7 @@ def summarise(rows: list[dict[str, Any]], metric: str = "rare_recall") -> list[d
         groups.setdefault((row["strategy"], row["amount"]), []).append(float(row[metric]))
     summary = []
     for (strategy, amount), values in groups.items():
-        mean, low, high = _mean_interval(values)
+        mean, low, high = mean_interval(values)
         summary.append({"strategy": strategy, "amount": amount, "n": len(values),
                         "mean": mean, "low": low, "high": high})
     return summary
@@ -476,6 +480,6 @@ def paired_difference(
     if not seeds:
         raise ValueError(f"no seed has both {condition} and {baseline}: "
                          "check the strategy names and amounts against the experiment")
-    mean, low, high = _mean_interval([ours[s] - theirs[s] for s in seeds])
+    mean, low, high = mean_interval([ours[s] - theirs[s] for s in seeds])
     verdict = "higher" if low > 0 else "lower" if high < 0 else "not distinguishable"
     return {"mean": mean, "low": low, "high": high, "n": len(seeds), "verdict": verdict}
