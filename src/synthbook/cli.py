@@ -203,13 +203,14 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--force", action="store_true", help="replace an existing --out")
     sample.set_defaults(handler=_cmd_sample)
 
-    bench = commands.add_parser("bench", help="print benchmark numbers (gan, tails)")
-    bench.add_argument("name", help="which benchmark: gan or tails")
+    bench = commands.add_parser("bench", help="print benchmark numbers (gan, tails, privacy)")
+    bench.add_argument("name", help="which benchmark: gan, tails or privacy")
     bench.add_argument("--seconds", type=float, default=None, help="training budget (gan)")
     bench.set_defaults(handler=_cmd_bench)
 
     belong = commands.add_parser(
-        "belonging", help="copying statistics and membership-attack AUCs for the book GAN"
+        "belonging", help="copying statistics, membership-attack AUCs and the DP curve "
+                          "(the same as bench privacy)"
     )
     belong.add_argument("--data", choices=["auto", "mnist", "embedded"], default=None,
                         help="MNIST source (default: $SYNTHBOOK_DATA, else auto)")
