@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 from pathlib import Path
@@ -376,15 +377,6 @@ def _errors(cell: nbformat.NotebookNode) -> list[str]:
     return [o["ename"] for o in cell.get("outputs", []) if o["output_type"] == "error"]
 
 
-def _cases() -> list[tuple[str, int]]:
-    cases = []
-    for source in ex.sources(REPO):
-        nb = ex.read_source(source)
-        tasks = sorted({c.task for c in ex.task_cells(nb) if c.is_check})
-        cases += [(source.name, task) for task in tasks]
-    return cases
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [p.name for p in ex.sources(REPO)])
 def test_every_placeholder_raises_in_the_learner_notebook(name: str, tmp_path: Path) -> None:
@@ -398,17 +390,105 @@ def test_every_placeholder_raises_in_the_learner_notebook(name: str, tmp_path: P
             assert _errors(cell) == [], cell.source
 
 
+# Names a solution cell binds are forgotten when its task ends, so that each check runs
+# as if no other task were answered; one kernel per notebook instead of one per task.
+_SNAPSHOT = "_sb_before = {n: id(v) for n, v in globals().items() if not n.startswith('_')}"
+_RECORD = """\
+import json as _sb_json
+_sb_names = globals().setdefault("_sb_solution_names", [])
+_sb_new = [n for n in globals() if not n.startswith("_") and n not in _sb_before]
+_sb_names.extend(_sb_new)
+_sb_rebound = [n for n, i in _sb_before.items() if n in globals() and id(globals()[n]) != i
+               and n not in ("In", "Out") and n not in _sb_names]
+print("SB-REBOUND:" + _sb_json.dumps(_sb_rebound))"""
+_FORGET = """\
+for _sb_name in globals().pop("_sb_solution_names", []):
+    globals().pop(_sb_name, None)"""
+
+
+def _one_task_at_a_time(source: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, dict]:
+    """Every task answered in turn, its solution's names deleted before the next task."""
+    cells, roles, task = [], {}, 0
+    for cell in ex.task_cells(source):
+        if cell.task != task:
+            task = cell.task
+            cells.append(nbformat.v4.new_code_cell(_FORGET))
+        node = copy.deepcopy(cell.node)
+        if cell.is_solution and node.cell_type == "code":
+            node.source = ex.split_hint(node)[1]
+            cells.append(nbformat.v4.new_code_cell(_SNAPSHOT))
+            cells.append(node)
+            roles[len(cells)] = ("record", task)
+            cells.append(nbformat.v4.new_code_cell(_RECORD))
+            continue
+        if cell.is_check:
+            roles[len(cells)] = ("check", task)
+        cells.append(node)
+    nb = ex.learner_notebook(source)
+    nb.cells = cells
+    return nb, roles
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "task"), _cases())
-def test_a_task_can_be_checked_when_no_other_task_is_answered(
-    name: str, task: int, tmp_path: Path
+@pytest.mark.parametrize("name", [p.name for p in ex.sources(REPO)])
+def test_each_task_can_be_checked_when_no_other_task_is_answered(
+    name: str, tmp_path: Path
 ) -> None:
     source = ex.read_source(REPO / ex.SOURCE_DIR / name)
-    partly = _run(ex.learner_notebook(source, answered={task}), tmp_path)
-    own = [c for c, s in zip(partly.cells, ex.task_cells(source), strict=True)
-           if s.task == task and s.is_check]
-    assert own
-    for cell in own:
-        assert _errors(cell) == [], f"the check of task {task} fails:\n{cell.source}"
+    nb, roles = _one_task_at_a_time(source)
+    ran = _run(nb, tmp_path)
+    checked = set()
+    for index, (role, task) in roles.items():
+        cell = ran.cells[index]
         text = "".join(o.get("text", "") for o in cell.outputs if o["output_type"] == "stream")
-        assert "✓" in text
+        assert _errors(cell) == [], f"task {task}: this cell fails on its own:\n{cell.source}"
+        if role == "check":
+            assert "✓" in text, f"the check of task {task} printed no ✓:\n{cell.source}"
+            checked.add(task)
+        else:
+            rebound = json.loads(text.split("SB-REBOUND:", 1)[1])
+            assert rebound == [], (
+                f"task {task}'s solution rebinds {rebound}, which the set-up or an earlier "
+                "cell defined: a learner's later tasks would see its values, not the set-up's")
+    expected = {c.task for c in ex.task_cells(source) if c.is_check}
+    assert checked == expected
+
+
+DEPENDENT = TINY.split("## Task 2")[0] + """\
+## Task 2: Triple it, then clobber
+
+Set `triple` to three times `base`.
+
+```{code-cell} ipython3
+:tags: [solution]
+
+triple = answer + base
+base = 0
+```
+
+```{code-cell} ipython3
+:tags: [check]
+
+assert triple == 3 * 20
+```
+"""
+
+
+@pytest.mark.slow
+def test_the_one_task_at_a_time_run_catches_dependent_and_clobbering_solutions(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "01_dependent.md"
+    path.write_text(DEPENDENT, encoding="utf-8")
+    nb, roles = _one_task_at_a_time(ex.read_source(path))
+    ran = _run(nb, tmp_path)
+    by_role = {(role, task): ran.cells[index] for index, (role, task) in roles.items()}
+    assert _errors(by_role["check", 1]) == []
+    # Task 2's solution uses `answer`, which only Task 1's solution defines.
+    assert _errors(by_role["record", 2]) == [] and _errors(by_role["check", 2]) == ["NameError"]
+    fixed = DEPENDENT.replace("triple = answer + base", "triple = 3 * base")
+    path.write_text(fixed, encoding="utf-8")
+    nb, roles = _one_task_at_a_time(ex.read_source(path))
+    ran = _run(nb, tmp_path)
+    record = next(ran.cells[i] for i, role in roles.items() if role == ("record", 2))
+    assert 'SB-REBOUND:["base"]' in "".join(o.get("text", "") for o in record.outputs)

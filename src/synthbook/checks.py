@@ -39,6 +39,16 @@ __all__ = [
     "expected_ink_tail",
     "expected_gan_test_per_class",
     "expected_augmented_recall",
+    "expected_auc",
+    "expected_distance_attack_auc",
+    "expected_closer_share",
+    "expected_tstr_accuracy",
+    "expected_generated_oddness",
+    "expected_rank_correlation",
+    "expected_pruning_sparsity",
+    "expected_pruned_predictions",
+    "expected_accuracy_and_recalls",
+    "expected_clipped_gradients",
 ]
 
 _PLACEHOLDERS = (Ellipsis, None, NotImplemented)
@@ -425,3 +435,364 @@ def expected_augmented_recall(
     rare_recall = float(confusion[digit, digit] / confusion[digit].sum())
     accuracy = float(confusion.diagonal().sum() / confusion.sum())
     return rare_recall, accuracy
+
+
+# Chapters "Too real, not real enough" and "Precision, portability and the generated anomaly"
+
+
+def expected_auc(member_scores: Any, nonmember_scores: Any) -> float:
+    """ROC AUC of membership scores, counted pair by pair (members are the positives).
+
+    The AUC is the share of (member, non-member) pairs in which the member
+    scores higher, ties counting one half: the Mann-Whitney form, computed
+    from the full comparison table in PyTorch (the solutions use
+    :func:`sklearn.metrics.roc_auc_score`).
+
+    Parameters
+    ----------
+    member_scores, nonmember_scores : array-like of shape (M,) and (K,)
+        Attack scores; higher means "was in the training set".
+
+    Returns
+    -------
+    float
+        Between 0 and 1; 0.5 is guessing.
+
+    Raises
+    ------
+    ValueError
+        If either group is empty.
+    """
+    pos = _tensor(member_scores).reshape(-1)
+    neg = _tensor(nonmember_scores).reshape(-1)
+    if len(pos) == 0 or len(neg) == 0:
+        raise ValueError("need at least one member score and one non-member score")
+    wins = (pos[:, None] > neg[None, :]).to(torch.float64)
+    ties = (pos[:, None] == neg[None, :]).to(torch.float64)
+    return float((wins + 0.5 * ties).mean())
+
+
+def expected_distance_attack_auc(members: Any, nonmembers: Any, generated: Any) -> float:
+    """AUC of the black-box distance attack: minus the distance to the nearest generated image.
+
+    Distances are Euclidean between flattened pixels, from :func:`torch.cdist`
+    in float64; the AUC is :func:`expected_auc`.
+
+    Parameters
+    ----------
+    members, nonmembers : array-like of shape (M, ...) and (K, ...)
+        Candidate images that were, and were not, in the generator's training set.
+    generated : array-like of shape (G, ...)
+        What the attacker sees: images from the generator.
+
+    Returns
+    -------
+    float
+    """
+    pool = _tensor(generated).reshape(len(generated), -1)
+
+    def score(images: Any) -> torch.Tensor:
+        flat = _tensor(images).reshape(len(images), -1)
+        return -torch.cdist(flat, pool).min(dim=1).values
+
+    return expected_auc(score(members), score(nonmembers))
+
+
+def expected_closer_share(samples: Any, train: Any, holdout: Any) -> float:
+    """Share of samples nearer (in pixels) to ``train`` than to an equally large ``holdout``.
+
+    Ties count one half. Unlike :func:`synthbook.belonging.closer_to_train_share`
+    this does not subsample, so the two reference sets must have the same size.
+
+    Parameters
+    ----------
+    samples : array-like of shape (N, ...)
+        Generated images.
+    train, holdout : array-like of shape (M, ...)
+        The generator's training images and real images it never saw.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If ``train`` and ``holdout`` differ in size.
+    """
+    if len(train) != len(holdout):
+        raise ValueError(f"train and holdout must be equally large, got {len(train)} and "
+                         f"{len(holdout)}")
+    flat = _tensor(samples).reshape(len(samples), -1)
+    to_train = torch.cdist(flat, _tensor(train).reshape(len(train), -1)).min(dim=1).values
+    to_holdout = torch.cdist(flat, _tensor(holdout).reshape(len(holdout), -1)).min(dim=1).values
+    flags = (to_train < to_holdout).to(torch.float64) + 0.5 * (to_train == to_holdout)
+    return float(flags.mean())
+
+
+def expected_tstr_accuracy(
+    images: Any,
+    labels: Any,
+    test_images: Any,
+    test_labels: Any,
+    *,
+    seed: int = 0,
+    epochs: int = 8,
+    arch: str = "mlp",
+) -> float:
+    """Accuracy on real test digits of a classifier trained on ``images`` (real or synthetic).
+
+    Trains :func:`synthbook.metrics.train_classifier` with the given settings
+    and reads the accuracy off a confusion matrix built with
+    :func:`torch.bincount` from the arg-max of the raw logits.
+
+    Returns
+    -------
+    float
+    """
+    from synthbook import metrics
+
+    model = metrics.train_classifier(_tensor(images, torch.float32),
+                                     _tensor(labels, torch.int64),
+                                     arch=arch, epochs=epochs, seed=seed)
+    with torch.no_grad():
+        predicted = model(_tensor(test_images, torch.float32)).argmax(dim=1)
+    truth = _tensor(test_labels, torch.int64)
+    confusion = torch.bincount(truth * 10 + predicted, minlength=100).reshape(10, 10)
+    return float(confusion.diagonal().sum() / confusion.sum())
+
+
+def expected_generated_oddness(
+    generator: torch.nn.Module,
+    normal: Any,
+    held_out: Any,
+    noise_scale: float,
+    *,
+    per_digit: int = 100,
+    seed: int = 10,
+    epochs: int = 2,
+    classifier_seed: int = 0,
+) -> np.ndarray:
+    """How "odd" a detector trained on generated anomalies finds each held-out image.
+
+    The detector is :func:`synthbook.metrics.train_classifier` (an MLP)
+    trained to tell ``normal`` images (label 0) from ``per_digit`` generated
+    images of every digit (label 1), made with ``gan.generate(generator, ...,
+    seed=seed, noise_scale=noise_scale)``. The oddness of an image is the
+    softmax probability of label 1, computed in float64 from the raw logits.
+
+    Returns
+    -------
+    numpy.ndarray of shape (len(held_out),)
+    """
+    from synthbook import gan, metrics
+
+    odd = gan.generate(generator, torch.arange(10).repeat_interleave(per_digit), seed=seed,
+                       noise_scale=noise_scale)
+    normal_t = _tensor(normal, torch.float32).reshape(-1, 28, 28)
+    labels = torch.cat([torch.zeros(len(normal_t)), torch.ones(len(odd))]).long()
+    detector = metrics.train_classifier(torch.cat([normal_t, odd]), labels, arch="mlp",
+                                        epochs=epochs, seed=classifier_seed)
+    with torch.no_grad():
+        logits = detector(_tensor(held_out, torch.float32)).to(torch.float64)
+    return torch.softmax(logits, dim=1)[:, 1].numpy()
+
+
+def _average_ranks(values: torch.Tensor) -> torch.Tensor:
+    """Ranks 1..n, tied values sharing the mean of their ranks."""
+    order = torch.argsort(values, stable=True)
+    ranks = torch.empty(len(values), dtype=torch.float64)
+    ranks[order] = torch.arange(1, len(values) + 1, dtype=torch.float64)
+    _, inverse, counts = torch.unique(values, return_inverse=True, return_counts=True)
+    sums = torch.zeros(len(counts), dtype=torch.float64).index_add_(0, inverse, ranks)
+    return (sums / counts)[inverse]
+
+
+def expected_rank_correlation(a: Any, b: Any) -> float:
+    """Spearman's rank correlation of two equally long arrays.
+
+    Pearson's correlation of the average ranks, computed in PyTorch (the
+    solutions use :func:`scipy.stats.spearmanr`).
+
+    Raises
+    ------
+    ValueError
+        If the arrays differ in length or hold fewer than two values.
+    """
+    x, y = _tensor(a).reshape(-1), _tensor(b).reshape(-1)
+    if len(x) != len(y) or len(x) < 2:
+        raise ValueError(f"need two arrays of the same length >= 2, got {len(x)} and {len(y)}")
+    rx, ry = _average_ranks(x), _average_ranks(y)
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    return float((rx * ry).sum() / torch.sqrt((rx * rx).sum() * (ry * ry).sum()))
+
+
+# Chapter "Fix the data, fix the algorithm?"
+
+
+def _linear_weights(model: torch.nn.Module) -> list[torch.Tensor]:
+    """Return the weight matrices of every :class:`torch.nn.Linear` layer, in module order.
+
+    Reads ``weight_orig`` where :mod:`torch.nn.utils.prune` has already
+    re-parametrised a layer, so a pruned model gives its unpruned weights.
+    """
+    layers = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    if not layers:
+        raise ValueError("the model has no torch.nn.Linear layer to prune")
+    return [getattr(m, "weight_orig", m.weight).detach().cpu() for m in layers]
+
+
+def _global_magnitude_masks(model: torch.nn.Module, amount: float) -> list[torch.Tensor]:
+    """Keep-masks (1 keep, 0 pruned) of global magnitude pruning, one per linear layer.
+
+    The ``round(amount * n)`` weights of smallest absolute value among all
+    ``n`` linear weights are pruned, found by one stable sort of the
+    concatenated magnitudes (not with :mod:`torch.nn.utils.prune`).
+    """
+    if not 0.0 <= amount < 1.0:
+        raise ValueError(f"amount must be a share in [0, 1), got {amount}")
+    weights = _linear_weights(model)
+    magnitudes = torch.cat([w.reshape(-1).abs().to(torch.float64) for w in weights])
+    keep = torch.ones(len(magnitudes), dtype=torch.float64)
+    keep[torch.argsort(magnitudes, stable=True)[: round(amount * len(magnitudes))]] = 0.0
+    return [m.reshape(w.shape) for m, w in
+            zip(torch.split(keep, [w.numel() for w in weights]), weights, strict=True)]
+
+
+def expected_pruning_sparsity(model: torch.nn.Module, amount: float) -> tuple[float, np.ndarray]:
+    """Sparsity reached by global magnitude pruning of a model's linear weights.
+
+    Global (unstructured, L1) magnitude pruning ranks the weights of all
+    :class:`torch.nn.Linear` layers together and sets the ``amount`` share with
+    the smallest absolute values to zero, as
+    ``torch.nn.utils.prune.global_unstructured`` with
+    ``prune.L1Unstructured`` does. Here the ranking is one sort of all
+    magnitudes; the model is not changed.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A trained model (pruned or not: pruned layers are read through their
+        ``weight_orig``).
+    amount : float
+        Share of all linear weights to prune, in ``[0, 1)``.
+
+    Returns
+    -------
+    overall : float
+        Share of all linear weights that are pruned.
+    per_layer : numpy.ndarray of shape (L,)
+        Share of each linear layer's weights that are pruned, in module order.
+
+    Raises
+    ------
+    ValueError
+        If ``amount`` is outside ``[0, 1)`` or the model has no linear layer.
+    """
+    masks = _global_magnitude_masks(model, amount)
+    pruned = torch.tensor([float((m == 0).sum()) for m in masks], dtype=torch.float64)
+    sizes = torch.tensor([float(m.numel()) for m in masks], dtype=torch.float64)
+    return float(pruned.sum() / sizes.sum()), (pruned / sizes).numpy()
+
+
+def expected_pruned_predictions(model: torch.nn.Module, amount: float, images: Any) -> np.ndarray:
+    """Predicted classes after global magnitude pruning of the linear weights.
+
+    Runs the model with every linear weight matrix multiplied by the
+    keep-mask of :func:`expected_pruning_sparsity` (through
+    :func:`torch.func.functional_call`, not :mod:`torch.nn.utils.prune`) and
+    takes the arg-max of the raw logits; ``model`` itself is not changed. A
+    layer that :mod:`torch.nn.utils.prune` has already pruned gets the new
+    mask in place of its old one, so pruning starts from its unpruned weights.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A trained classifier that maps images to logits.
+    amount : float
+        Share of all linear weights to prune, in ``[0, 1)``.
+    images : array-like
+        What the model takes, e.g. ``(N, 28, 28)`` images.
+
+    Returns
+    -------
+    numpy.ndarray of shape (N,)
+    """
+    from torch.func import functional_call
+
+    masks = _global_magnitude_masks(model, amount)
+    layers = [(f"{name}." if name else "", m) for name, m in model.named_modules()
+              if isinstance(m, torch.nn.Linear)]
+    replaced, already_pruned = {}, []
+    for (prefix, layer), mask in zip(layers, masks, strict=True):
+        if hasattr(layer, "weight_mask"):  # pruned: weight = weight_orig * weight_mask
+            replaced[prefix + "weight_mask"] = mask.to(layer.weight_mask.dtype)
+            already_pruned.append(layer)
+        else:
+            replaced[prefix + "weight"] = layer.weight.detach() * mask.to(layer.weight.dtype)
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            logits = functional_call(model, replaced, (_tensor(images, torch.float32),))
+    finally:
+        model.train(training)
+        for layer in already_pruned:  # the pruning hook set .weight from the new mask
+            layer.weight = layer.weight_orig * layer.weight_mask
+    return logits.argmax(dim=1).numpy()
+
+
+def expected_accuracy_and_recalls(
+    truth: Any, predicted: Any, n_classes: int = 10
+) -> tuple[float, np.ndarray]:
+    """Overall accuracy and the recall of every class, from scikit-learn.
+
+    Uses :func:`sklearn.metrics.accuracy_score` and
+    :func:`sklearn.metrics.recall_score` (``average=None``; a class with no
+    true example gets recall 0), where the solutions count with NumPy masks.
+
+    Parameters
+    ----------
+    truth, predicted : array-like of shape (N,)
+        True and predicted classes, integers ``0`` to ``n_classes - 1``.
+    n_classes : int, default 10
+        How many classes there are.
+
+    Returns
+    -------
+    accuracy : float
+    recalls : numpy.ndarray of shape (n_classes,)
+    """
+    from sklearn.metrics import accuracy_score, recall_score
+
+    y_true = _tensor(truth, torch.int64).numpy().reshape(-1)
+    y_pred = _tensor(predicted, torch.int64).numpy().reshape(-1)
+    recalls = recall_score(y_true, y_pred, labels=list(range(n_classes)), average=None,
+                           zero_division=0)
+    return float(accuracy_score(y_true, y_pred)), np.asarray(recalls, dtype=np.float64)
+
+
+def expected_clipped_gradients(per_example: Any, clip: float) -> np.ndarray:
+    """Return every row of ``per_example`` clipped to norm at most ``clip``, as DP-SGD does.
+
+    Each row goes through ``torch.nn.utils.clip_grad_norm_`` on its own (a
+    different route from scaling all rows at once), in float64.
+
+    Raises
+    ------
+    ValueError
+        If ``per_example`` is not 2-D or ``clip`` is not positive.
+    """
+    rows = _tensor(per_example)
+    if rows.ndim != 2:
+        raise ValueError(f"per_example must be 2-D (examples x weights), got shape "
+                         f"{tuple(rows.shape)}")
+    if not clip > 0:
+        raise ValueError(f"clip must be positive, got {clip!r}")
+    clipped = []
+    for row in rows:
+        grad = torch.nn.Parameter(torch.zeros_like(row))
+        grad.grad = row.clone()
+        torch.nn.utils.clip_grad_norm_([grad], max_norm=clip)
+        clipped.append(grad.grad)
+    return torch.stack(clipped).numpy()
