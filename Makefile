@@ -69,7 +69,10 @@ $(VENDOR)/VERSIONS.txt: node_modules/.package-lock.json
 
 assets: $(VENDOR)/VERSIONS.txt
 
+# `prepare` trains the models several chapters share (the book's GAN, the judge) once,
+# up front, so that no chapter's execution time depends on the build order.
 book: install assets
+	$(PYTHON) -m synthbook prepare --quiet
 	$(JUPYTER_BOOK) build . $(BOOK_FLAGS)
 	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
 

@@ -184,3 +184,27 @@ def test_cli_train_and_sample(tmp_path, capsys) -> None:
     assert cli.main(["sample", "--checkpoint", str(checkpoint), "--per-class", "1",
                      "--out", str(out), "--force"]) == 0
     assert cli.main(["bench", "nonsense"]) == 2
+
+
+def test_cli_prepare_fills_the_cache_the_chapters_read(monkeypatch, capsys) -> None:
+    from synthbook import cli, metrics
+    from synthbook.repro import setup
+
+    monkeypatch.setattr(gan, "BOOK_STEPS", 3)
+    judged = []  # the judge trains for a minute: record what it would be trained on
+    monkeypatch.setattr(metrics, "load_or_train_judge",
+                        lambda data, seed=0: judged.append((data.fingerprint(), seed)))
+    assert cli.main(["prepare", "--data", "embedded", "--quiet"]) == 0
+    assert "are in the cache" in capsys.readouterr().out
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a chapter had to train a GAN that prepare should have cached")
+
+    monkeypatch.setattr(gan, "train_gan", no_training)
+    # What every chapter's set-up cell does.
+    setup(seed=0, verbose=False)
+    splits = book_splits(load_mnist("embedded", verbose=False), seed=0)
+    result = gan.load_or_train(splits.train, gan.GANConfig(), steps=gan.BOOK_STEPS, seed=0,
+                               progress=False)
+    assert result.steps == 3
+    assert judged == [(splits.judge.fingerprint(), 0)]

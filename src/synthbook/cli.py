@@ -140,6 +140,25 @@ def _cmd_belonging(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_prepare(args: argparse.Namespace) -> int:
+    import time
+
+    from synthbook import gan, metrics
+    from synthbook.data import book_splits, load_mnist
+    from synthbook.repro import setup
+
+    # Exactly the calls the chapters make, so that they find these models in the cache.
+    setup(seed=0)
+    splits = book_splits(load_mnist(args.data), seed=0)
+    start = time.perf_counter()
+    gan.load_or_train(splits.train, gan.GANConfig(), steps=gan.BOOK_STEPS, seed=0,
+                      progress=not args.quiet)
+    metrics.load_or_train_judge(splits.judge, seed=0)
+    print(f"the book's GAN ({gan.BOOK_STEPS:,} steps) and the judge are in the cache "
+          f"({time.perf_counter() - start:.0f} s)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every sub-command."""
     parser = argparse.ArgumentParser(
@@ -216,6 +235,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="MNIST source (default: $SYNTHBOOK_DATA, else auto)")
     belong.add_argument("--seed", type=int, default=0)
     belong.set_defaults(handler=_cmd_belonging)
+
+    prepare = commands.add_parser(
+        "prepare", help="train (or find) the models several chapters share: the book's GAN "
+                        "and the judge, so that no chapter pays for them"
+    )
+    prepare.add_argument("--data", choices=["auto", "mnist", "embedded"], default=None,
+                         help="MNIST source (default: $SYNTHBOOK_DATA, else auto)")
+    prepare.add_argument("--quiet", action="store_true", help="no progress bar")
+    prepare.set_defaults(handler=_cmd_prepare)
 
     return parser
 
