@@ -39,6 +39,8 @@ def _conda_requirements() -> dict[str, str]:
         if isinstance(dep, str):
             name, spec = _split(dep)
             result[CONDA_TO_PIP.get(name, name)] = spec
+        else:  # the pip subsection: installed from PyPI into the conda environment
+            result.update(_split(requirement) for requirement in dep["pip"])
     return result
 
 

@@ -147,3 +147,26 @@ def test_auc_ceiling_grows_with_epsilon_and_delta_and_refuses_nonsense() -> None
         privacy.auc_ceiling(-1.0)
     with pytest.raises(ValueError, match="delta must be in"):
         privacy.auc_ceiling(1.0, delta=1.0)
+
+
+def test_the_curve_plot_draws_a_ceiling_only_for_private_models() -> None:
+    from types import SimpleNamespace
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    attack = SimpleNamespace(auc=0.55, low=0.5, high=0.6)
+    points = [privacy.CurvePoint(label=label, epsilon=eps, noise_multiplier=1.0, gan_test=0.5,
+                                 per_class=None, readings=None, frechet_ratio=1.0,
+                                 attacks={"white-box": attack, "black-box": attack},
+                                 ceiling=privacy.auc_ceiling(eps) if math.isfinite(eps) else 1.0,
+                                 seconds=0.0, gan=None)
+              for label, eps in [("epsilon = 1", 1.0), ("no DP", math.inf)]]
+    fig = privacy.plot_privacy_fidelity(points)
+    right = fig.axes[1]
+    ceiling_line = next(line for line in right.lines
+                        if line.get_label() == "DP ceiling for any attack")
+    assert list(ceiling_line.get_xdata()) == [0]
+    assert ceiling_line.get_ydata()[0] == pytest.approx(privacy.auc_ceiling(1.0))
+    with pytest.raises(ValueError, match="no curve points"):
+        privacy.plot_privacy_fidelity([])

@@ -550,8 +550,9 @@ def plot_privacy_fidelity(points: list[CurvePoint]) -> Any:
         right.errorbar(x + offset, [r.auc for r in res],
                        yerr=[[r.auc - r.low for r in res], [r.high - r.auc for r in res]],
                        fmt="o", capsize=3, color=colour, label=f"{name} attack")
-    right.plot(x, [p.ceiling for p in points], "_", markersize=22, color="black",
-               label="DP ceiling for any attack")
+    private = [i for i, p in enumerate(points) if np.isfinite(p.epsilon)]  # no ceiling without DP
+    right.plot(x[private], [points[i].ceiling for i in private], "_", markersize=22,
+               color="black", label="DP ceiling for any attack")
     right.axhline(0.5, color="grey", linestyle=":", linewidth=1)
     right.set_ylim(0.4, 1.02)
     right.set_ylabel("membership attack ROC AUC")
