@@ -38,17 +38,12 @@
 
   function start() {
     fix(document);
-    // Widgets and Font Awesome icons are inserted after the page loads.
-    var pending = false;
+    // Widgets and Font Awesome icons are inserted after the page loads. Fix
+    // them in the observer's callback itself: it runs as a microtask, before
+    // the browser paints or runs any other script (deferring it to the next
+    // animation frame let an axe scan see the unfixed icons now and then).
     new MutationObserver(function () {
-      if (pending) {
-        return;
-      }
-      pending = true;
-      window.requestAnimationFrame(function () {
-        pending = false;
-        fix(document);
-      });
+      fix(document);
     }).observe(document.body, { childList: true, subtree: true });
   }
 

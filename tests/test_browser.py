@@ -92,6 +92,7 @@ class _Scan(html.parser.HTMLParser):
         super().__init__(convert_charrefs=True)
         self.links: list[str] = []
         self.ids: set[str] = set()
+        self.refresh: str | None = None  # where a <meta http-equiv="refresh"> sends the reader
         self._script_type: str | None = None
         self.scripts: dict[str, list[str]] = {}
 
@@ -105,7 +106,8 @@ class _Scan(html.parser.HTMLParser):
         if tag == "meta" and (attributes.get("http-equiv") or "").lower() == "refresh":
             content = attributes.get("content") or ""
             if "url=" in content.lower():
-                self.links.append(content[content.lower().index("url=") + 4 :].strip())
+                self.refresh = content[content.lower().index("url=") + 4 :].strip()
+                self.links.append(self.refresh)
         if tag == "script":
             self._script_type = attributes.get("type")
 
@@ -260,6 +262,11 @@ def visits(browser, server_url):
         )
         try:
             tab.goto(result.url, wait_until="networkidle")
+            redirect = _scan(page).refresh
+            if redirect:
+                # Check the page the reader lands on, not one torn down mid-scan.
+                tab.wait_for_url(urljoin(result.url, redirect))
+                tab.wait_for_load_state("networkidle")
             expected = _expected_widgets(page)
             if expected["views"]:
                 try:
