@@ -424,9 +424,7 @@ def _one_task_at_a_time(source: nbformat.NotebookNode) -> tuple[nbformat.Noteboo
         if cell.is_check:
             roles[len(cells)] = ("check", task)
         cells.append(node)
-    nb = ex.learner_notebook(source)
-    nb.cells = cells
-    return nb, roles
+    return nbformat.v4.new_notebook(cells=cells, metadata=source.metadata), roles
 
 
 @pytest.mark.slow

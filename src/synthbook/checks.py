@@ -304,6 +304,12 @@ def _tensor(values: Any, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     return torch.as_tensor(np.asarray(values)).to(dtype)
 
 
+def _confusion(truth: torch.Tensor, predicted: torch.Tensor, n_classes: int = 10) -> torch.Tensor:
+    """Confusion matrix (rows: true class, columns: predicted), counted with bincount."""
+    counts = torch.bincount(truth * n_classes + predicted, minlength=n_classes * n_classes)
+    return counts.reshape(n_classes, n_classes).to(torch.float64)
+
+
 def expected_class_means(images: Any, labels: Any, n_classes: int = 10) -> np.ndarray:
     """Return the mean image of every class, shape ``(n_classes, H, W)``.
 
@@ -429,9 +435,7 @@ def expected_augmented_recall(
     labels = torch.cat([tail.labels, torch.full((len(added),), digit, dtype=torch.int64)])
     model = metrics.train_classifier(images, labels, arch=arch, epochs=epochs, seed=seed)
     predicted = torch.as_tensor(model.predict(test.images)).long()
-    truth = _tensor(test.labels, torch.int64)
-    confusion = torch.bincount(truth * 10 + predicted, minlength=100).reshape(10, 10)
-    confusion = confusion.to(torch.float64)
+    confusion = _confusion(_tensor(test.labels, torch.int64), predicted)
     rare_recall = float(confusion[digit, digit] / confusion[digit].sum())
     accuracy = float(confusion.diagonal().sum() / confusion.sum())
     return rare_recall, accuracy
@@ -557,8 +561,7 @@ def expected_tstr_accuracy(
                                      arch=arch, epochs=epochs, seed=seed)
     with torch.no_grad():
         predicted = model(_tensor(test_images, torch.float32)).argmax(dim=1)
-    truth = _tensor(test_labels, torch.int64)
-    confusion = torch.bincount(truth * 10 + predicted, minlength=100).reshape(10, 10)
+    confusion = _confusion(_tensor(test_labels, torch.int64), predicted)
     return float(confusion.diagonal().sum() / confusion.sum())
 
 
