@@ -92,7 +92,9 @@ def test_environment_yml_is_a_conda_environment() -> None:
     # postBuild installs the book's package with pip.
     assert "pip" in names
     for dep in deps:
-        assert isinstance(dep, str) or (isinstance(dep, dict) and set(dep) == {"pip"}), dep
+        assert isinstance(dep, str) or (
+            isinstance(dep, dict) and set(dep) == {"pip"}
+        ), dep
 
 
 def test_every_dependency_is_a_valid_match_spec() -> None:
@@ -117,7 +119,9 @@ def test_torch_is_pinned_to_a_cpu_build(package: str) -> None:
 
 def test_match_specs_agree_with_rattler() -> None:
     """Cross-check with a real conda match-spec parser, where one is installed."""
-    rattler = pytest.importorskip("rattler", reason="py-rattler is not installed (optional)")
+    rattler = pytest.importorskip(
+        "rattler", reason="py-rattler is not installed (optional)"
+    )
     for spec in _conda_specs():
         ours, theirs = _parse(spec), rattler.MatchSpec(spec)
         assert theirs.name.normalized == ours["name"].lower()
@@ -134,7 +138,10 @@ def test_post_build_is_an_executable_bash_script() -> None:
     assert os.access(POST_BUILD, os.X_OK), "postBuild must be executable (chmod +x)"
     if (REPO / ".git").exists() and shutil.which("git"):
         listed = subprocess.run(
-            ["git", "ls-files", "-s", "postBuild"], cwd=REPO, capture_output=True, text=True
+            ["git", "ls-files", "-s", "postBuild"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
         ).stdout
         if listed:  # committed: the executable bit must be committed too
             assert listed.startswith("100755"), listed
@@ -193,12 +200,17 @@ def _notebook_chapters() -> list[str]:
     chapters = []
     for file in files:
         source = REPO / f"{file}.md"
-        if source.exists() and "\nkernelspec:" in source.read_text().split("\n---", 1)[0]:
+        if (
+            source.exists()
+            and "\nkernelspec:" in source.read_text().split("\n---", 1)[0]
+        ):
             chapters.append(file)
     return chapters
 
 
-@pytest.mark.skipif(not (SITE / "index.html").exists(), reason="book not built (make book)")
+@pytest.mark.skipif(
+    not (SITE / "index.html").exists(), reason="book not built (make book)"
+)
 def test_chapters_have_binder_launch_buttons() -> None:
     repo, branch = _repository()
     chapters = _notebook_chapters()
@@ -207,12 +219,16 @@ def test_chapters_have_binder_launch_buttons() -> None:
         built = SITE / f"{chapter}.html"
         assert built.exists(), f"{built} is missing: rebuild the book"
         html = built.read_text()
-        link = f"https://mybinder.org/v2/gh/{repo}/{branch}?urlpath=lab/tree/{chapter}.md"
+        link = (
+            f"https://mybinder.org/v2/gh/{repo}/{branch}?urlpath=lab/tree/{chapter}.md"
+        )
         assert link in html, f"{chapter}: no Binder launch button ({link})"
         assert "btn-launch-thebe" in html, f"{chapter}: no Thebe launch button"
 
 
-@pytest.mark.skipif(shutil.which("repo2docker") is None, reason="repo2docker is not installed")
+@pytest.mark.skipif(
+    shutil.which("repo2docker") is None, reason="repo2docker is not installed"
+)
 def test_repo2docker_plans_a_conda_build(tmp_path: Path) -> None:
     result = subprocess.run(
         ["repo2docker", "--no-build", "--debug", str(REPO)],

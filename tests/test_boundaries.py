@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from synthbook import boundaries as B
+from synthbook.chapters import separating_power as B
 from synthbook.data import book_splits, load_mnist
 
 A, C = 4, 9  # two digit labels for the constructed blobs
@@ -18,7 +18,9 @@ A, C = 4, 9  # two digit labels for the constructed blobs
 def blobs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Two round Gaussian clouds: label A around (-2, 0), label C around (+2, 0)."""
     rng = np.random.default_rng(seed)
-    xy = np.concatenate([rng.normal((-2, 0), 1.0, (n, 2)), rng.normal((2, 0), 1.0, (n, 2))])
+    xy = np.concatenate(
+        [rng.normal((-2, 0), 1.0, (n, 2)), rng.normal((2, 0), 1.0, (n, 2))]
+    )
     return xy, np.repeat([A, C], n)
 
 
@@ -34,8 +36,13 @@ def pool_near_c(size: int = 150) -> B.SyntheticPool:
     rng = np.random.default_rng(2)
     xy = rng.normal((1.0, 0.0), 0.3, (size, 2))
     labels = np.full(size, A)
-    return B.SyntheticPool(xy, labels, np.full(size, C), np.full(size, 0.4),
-                           {"conditioning": labels, "judge": labels, "nearest": labels})
+    return B.SyntheticPool(
+        xy,
+        labels,
+        np.full(size, C),
+        np.full(size, 0.4),
+        {"conditioning": labels, "judge": labels, "nearest": labels},
+    )
 
 
 def test_points_added_on_one_side_push_the_boundary_to_the_other(problem) -> None:
@@ -54,7 +61,9 @@ def test_points_added_on_one_side_push_the_boundary_to_the_other(problem) -> Non
 
 def test_more_points_move_it_further(problem) -> None:
     pool = pool_near_c()
-    shares = [B.run_condition(problem, pool, amount=n).shift.flip_share for n in (0, 30, 150)]
+    shares = [
+        B.run_condition(problem, pool, amount=n).shift.flip_share for n in (0, 30, 150)
+    ]
     assert shares[0] == 0 < shares[1] <= shares[2]
 
 
@@ -74,12 +83,16 @@ def test_measures_are_symmetric(problem) -> None:
     forward = result.shift
     backward = B.shift_measures(result.after, result.before, problem)
     assert backward.flip_share == forward.flip_share
-    assert backward.flip_counts() == {(b, a): n for (a, b), n in forward.flip_counts().items()}
+    assert backward.flip_counts() == {
+        (b, a): n for (a, b), n in forward.flip_counts().items()
+    }
     for d in (A, C):
         assert backward.recall_change[d] == pytest.approx(-forward.recall_change[d])
     assert backward.margin_change == pytest.approx(-forward.margin_change)
     assert (backward.crossing_before, backward.crossing_after) == (
-        forward.crossing_after, forward.crossing_before)
+        forward.crossing_after,
+        forward.crossing_before,
+    )
     assert forward.reversed().as_dict() == pytest.approx(backward.as_dict())
 
 
@@ -92,8 +105,10 @@ def test_margin_sign_matches_correctness(problem) -> None:
 
 
 def test_mlp_is_seeded(problem) -> None:
-    runs = [B.run_condition(problem, pool_near_c(), amount=50, model="mlp", seed=3).shift
-            for _ in range(2)]
+    runs = [
+        B.run_condition(problem, pool_near_c(), amount=50, model="mlp", seed=3).shift
+        for _ in range(2)
+    ]
     assert np.array_equal(runs[0].pred_after, runs[1].pred_after)
 
 
@@ -105,8 +120,9 @@ def test_labelling_rules_on_constructed_images() -> None:
     requested = np.array([A, A, C])
     toward = np.array([C, C, A])
     weight = np.array([0.3, 0.5, 0.2])
-    images = np.stack([0.7 * top + 0.3 * bottom, 0.5 * top + 0.5 * bottom,
-                       0.8 * bottom + 0.2 * top])
+    images = np.stack(
+        [0.7 * top + 0.3 * bottom, 0.5 * top + 0.5 * bottom, 0.8 * bottom + 0.2 * top]
+    )
 
     def judge(x: torch.Tensor) -> torch.Tensor:
         # Scores 7 highest (not in the set); among 4 and 9 it prefers 9.
@@ -114,8 +130,16 @@ def test_labelling_rules_on_constructed_images() -> None:
         scores[:, 7], scores[:, C], scores[:, A] = 5.0, 2.0, 1.0
         return scores
 
-    labels = B.assign_labels(requested, toward, weight, (A, C), images=images, judge=judge,
-                             reference_pixels=reference, reference_labels=np.array([A, C]))
+    labels = B.assign_labels(
+        requested,
+        toward,
+        weight,
+        (A, C),
+        images=images,
+        judge=judge,
+        reference_pixels=reference,
+        reference_labels=np.array([A, C]),
+    )
     assert labels["conditioning"].tolist() == [A, A, C]  # a tie goes to the request
     assert labels["judge"].tolist() == [C, C, C]  # restricted to the digits of the set
     assert labels["nearest"][[0, 2]].tolist() == [A, C]
@@ -134,8 +158,14 @@ def test_blend_plan_alternates_requests() -> None:
 
 @pytest.mark.parametrize(
     ("digits", "message"),
-    [((4, 4), "same class twice"), ((4, 10), "unknown digit"), ((-1, 3), "unknown digit"),
-     ((4,), "two or three"), ((1, 2, 3, 4), "two or three"), (("a", 3), "whole numbers")],
+    [
+        ((4, 4), "same class twice"),
+        ((4, 10), "unknown digit"),
+        ((-1, 3), "unknown digit"),
+        ((4,), "two or three"),
+        ((1, 2, 3, 4), "two or three"),
+        (("a", 3), "whole numbers"),
+    ],
 )
 def test_bad_digits_raise(digits, message) -> None:
     with pytest.raises(ValueError, match=message):
@@ -158,30 +188,45 @@ def test_bad_inputs_raise(problem) -> None:
         B.blend_plan((4, 9), 10, 0.7)
     with pytest.raises(ValueError, match="not one of"):
         B.blend_plan((4, 9), 10, 0.2, source=3)
-    missing_judge = B.SyntheticPool(pool.xy, pool.requested, pool.toward, pool.weight,
-                                    {"conditioning": pool.labels["conditioning"]})
+    missing_judge = B.SyntheticPool(
+        pool.xy,
+        pool.requested,
+        pool.toward,
+        pool.weight,
+        {"conditioning": pool.labels["conditioning"]},
+    )
     with pytest.raises(ValueError, match="not available"):
         B.run_condition(problem, missing_judge, amount=5, rule="judge")
 
 
 def test_render_is_pure_and_has_alt_text(problem) -> None:
-    fig = B.render_boundary(problem, pool_near_c(), amount=100, rule="judge", resolution=60)
-    again = B.render_boundary(problem, pool_near_c(), amount=100, rule="judge", resolution=60)
+    fig = B.render_boundary(
+        problem, pool_near_c(), amount=100, rule="judge", resolution=60
+    )
+    again = B.render_boundary(
+        problem, pool_near_c(), amount=100, rule="judge", resolution=60
+    )
     assert isinstance(fig, plt.Figure) and len(fig.axes) == 2
     assert fig.synthbook_alt == again.synthbook_alt
     assert "100 synthetic digits labelled by the judge rule" in fig.synthbook_alt
     tag = B.figure_html(fig, fig.synthbook_alt)
-    assert tag.startswith('<img src="data:image/png;base64,') and 'alt="Two decision' in tag
+    assert (
+        tag.startswith('<img src="data:image/png;base64,')
+        and 'alt="Two decision' in tag
+    )
     with pytest.raises(ValueError, match="alt text"):
         B.figure_html(again, "  ")
-    grid = B.small_multiples(problem, pool_near_c(), amounts=(0, 50), rules=("conditioning",),
-                             resolution=40)
+    grid = B.small_multiples(
+        problem, pool_near_c(), amounts=(0, 50), rules=("conditioning",), resolution=40
+    )
     assert len(grid.axes) == 2
     plt.close("all")
 
 
 def test_sweep_rows(problem) -> None:
-    rows = B.sweep(problem, {0.4: pool_near_c()}, amounts=(0, 100), rules=("conditioning",))
+    rows = B.sweep(
+        problem, {0.4: pool_near_c()}, amounts=(0, 100), rules=("conditioning",)
+    )
     assert [r["amount"] for r in rows] == [0, 100]
     assert rows[0]["flip_share"] == 0 < rows[1]["flip_share"]
 
@@ -215,12 +260,16 @@ def test_swept_region_counts_points_that_changed(problem) -> None:
 
 @pytest.mark.parametrize(
     ("argv", "message"),
-    [(["--pair", "4", "4"], "same class twice"), (["--pair", "4", "12"], "unknown digit"),
-     (["--amount", "-3"], "0 or more"), (["--rule", "vibes"], "unknown labelling rule"),
-     (["--oddness", "0.9"], "oddness")],
+    [
+        (["--pair", "4", "4"], "same class twice"),
+        (["--pair", "4", "12"], "unknown digit"),
+        (["--amount", "-3"], "0 or more"),
+        (["--rule", "vibes"], "unknown labelling rule"),
+        (["--oddness", "0.9"], "oddness"),
+    ],
 )
 def test_cli_rejects_bad_inputs_before_any_work(argv, message, capsys) -> None:
-    from synthbook.cli import main
+    from synthbook.tools.cli import main
 
     assert main(["boundaries", *argv]) == 2
     assert message in capsys.readouterr().err
@@ -236,12 +285,18 @@ def test_make_pool_with_an_untrained_generator() -> None:
     def judge(x: torch.Tensor) -> torch.Tensor:
         return torch.zeros(len(x), 10).index_fill_(1, torch.tensor([9]), 1.0)
 
-    pool = B.make_pool(generator, view, size=40, oddness=0.25, seed=1, judge=judge, source=4)
-    again = B.make_pool(generator, view, size=40, oddness=0.25, seed=1, judge=judge, source=4)
+    pool = B.make_pool(
+        generator, view, size=40, oddness=0.25, seed=1, judge=judge, source=4
+    )
+    again = B.make_pool(
+        generator, view, size=40, oddness=0.25, seed=1, judge=judge, source=4
+    )
     assert pool.xy.shape == (40, 2) and pool.images.shape == (40, 28, 28)
     assert np.array_equal(pool.xy, again.xy)
     assert set(pool.labels) == set(B.RULES)
-    assert np.all(pool.labels["conditioning"] == 4) and np.all(pool.labels["judge"] == 9)
+    assert np.all(pool.labels["conditioning"] == 4) and np.all(
+        pool.labels["judge"] == 9
+    )
     assert set(np.unique(pool.labels["nearest"])) <= {4, 9}
     result = B.run_condition(view, pool, amount=40, rule="judge")
     assert result.amount == 40

@@ -92,7 +92,9 @@ class _Scan(html.parser.HTMLParser):
         super().__init__(convert_charrefs=True)
         self.links: list[str] = []
         self.ids: set[str] = set()
-        self.refresh: str | None = None  # where a <meta http-equiv="refresh"> sends the reader
+        self.refresh: str | None = (
+            None  # where a <meta http-equiv="refresh"> sends the reader
+        )
         self._script_type: str | None = None
         self.scripts: dict[str, list[str]] = {}
 
@@ -243,22 +245,31 @@ def visits(browser, server_url):
         tab = context.new_page()
         tab.on(
             "console",
-            lambda msg: result.console_errors.append(f"{msg.text} ({msg.location.get('url')})")
-            if msg.type == "error"
-            else None,
+            lambda msg: (
+                result.console_errors.append(f"{msg.text} ({msg.location.get('url')})")
+                if msg.type == "error"
+                else None
+            ),
         )
-        tab.on("pageerror", lambda error: result.console_errors.append(f"uncaught: {error}"))
+        tab.on(
+            "pageerror",
+            lambda error: result.console_errors.append(f"uncaught: {error}"),
+        )
         tab.on(
             "response",
-            lambda response: result.failed.append(f"{response.status} {response.url}")
-            if response.status >= 400
-            else None,
+            lambda response: (
+                result.failed.append(f"{response.status} {response.url}")
+                if response.status >= 400
+                else None
+            ),
         )
         tab.on(
             "requestfailed",
-            lambda request: result.failed.append(f"{request.failure} {request.url}")
-            if request.url.startswith(server_url)
-            else None,
+            lambda request: (
+                result.failed.append(f"{request.failure} {request.url}")
+                if request.url.startswith(server_url)
+                else None
+            ),
         )
         try:
             tab.goto(result.url, wait_until="networkidle")
@@ -305,7 +316,9 @@ def test_pages_found() -> None:
     assert "index.html" in PAGES
     assert any(_is_chapter(page) for page in PAGES), "no chapter pages in the build"
     # The data chapter's digit browser is the widget the static book must show.
-    assert "book/meet_the_data.html" in WIDGET_PAGES, "no saved widget state in meet_the_data"
+    assert "book/meet_the_data.html" in WIDGET_PAGES, (
+        "no saved widget state in meet_the_data"
+    )
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -332,7 +345,9 @@ def test_widgets_render_from_saved_state(visits, page: str) -> None:
 
 @pytest.mark.parametrize("page", PAGES)
 def test_images_have_alt_text(visits, page: str) -> None:
-    missing = [img["src"] for img in visits(page).images if not (img["alt"] or "").strip()]
+    missing = [
+        img["src"] for img in visits(page).images if not (img["alt"] or "").strip()
+    ]
     assert not missing, f"<img> without alt text: {missing}"
 
 

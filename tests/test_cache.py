@@ -8,7 +8,9 @@ from synthbook import cache
 
 def test_round_trip_with_weights_only(tmp_path) -> None:
     path = tmp_path / "entry.pt"
-    cache.save_checked(path, {"w": torch.arange(5.0), "meta": {"steps": 3, "name": "x"}})
+    cache.save_checked(
+        path, {"w": torch.arange(5.0), "meta": {"steps": 3, "name": "x"}}
+    )
     loaded = cache.load_checked(path)
     assert torch.equal(loaded["w"], torch.arange(5.0)) and loaded["meta"]["steps"] == 3
 
@@ -47,7 +49,10 @@ def _writer(path: str, value: float) -> None:
 
 def test_concurrent_writers_never_leave_a_corrupt_entry(tmp_path) -> None:
     path = str(tmp_path / "shared.pt")
-    procs = [mp.get_context("spawn").Process(target=_writer, args=(path, v)) for v in (1.0, 2.0)]
+    procs = [
+        mp.get_context("spawn").Process(target=_writer, args=(path, v))
+        for v in (1.0, 2.0)
+    ]
     for proc in procs:
         proc.start()
     for proc in procs:

@@ -15,8 +15,12 @@ from synthbook import checks
 def _net(seed: int = 0) -> torch.nn.Module:
     torch.manual_seed(seed)
     return torch.nn.Sequential(
-        torch.nn.Flatten(), torch.nn.Linear(16, 12), torch.nn.ReLU(),
-        torch.nn.Linear(12, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3),
+        torch.nn.Flatten(),
+        torch.nn.Linear(16, 12),
+        torch.nn.ReLU(),
+        torch.nn.Linear(12, 8),
+        torch.nn.ReLU(),
+        torch.nn.Linear(8, 3),
     )
 
 
@@ -26,8 +30,11 @@ def _linears(model: torch.nn.Module) -> list[torch.nn.Linear]:
 
 def _torch_pruned(model: torch.nn.Module, amount: float) -> torch.nn.Module:
     copy = deepcopy(model)
-    prune.global_unstructured([(m, "weight") for m in _linears(copy)],
-                              pruning_method=prune.L1Unstructured, amount=amount)
+    prune.global_unstructured(
+        [(m, "weight") for m in _linears(copy)],
+        pruning_method=prune.L1Unstructured,
+        amount=amount,
+    )
     return copy
 
 
@@ -51,7 +58,9 @@ def test_pruning_sparsity_matches_torch_prune(amount: float) -> None:
 def test_global_pruning_falls_hardest_on_the_smallest_layer_weights() -> None:
     model = _net()
     with torch.no_grad():
-        _linears(model)[0].weight.mul_(0.01)  # the first layer holds most of the small weights
+        _linears(model)[0].weight.mul_(
+            0.01
+        )  # the first layer holds most of the small weights
     _, per_layer = checks.expected_pruning_sparsity(model, 0.5)
     assert per_layer[0] > 0.75
     assert per_layer[1:].max() < 0.1
@@ -69,13 +78,15 @@ def test_pruned_predictions_match_torch_prune(amount: float) -> None:
     before = _torch_pruned(model, 0.7)
     zeros = [int((m.weight == 0).sum()) for m in _linears(before)]
     np.testing.assert_array_equal(
-        checks.expected_pruned_predictions(before, amount, images), want)
+        checks.expected_pruned_predictions(before, amount, images), want
+    )
     assert [int((m.weight == 0).sum()) for m in _linears(before)] == zeros
     assert before.training
     with torch.no_grad():
         unchanged = model(images).argmax(dim=1).numpy()
-    np.testing.assert_array_equal(checks.expected_pruned_predictions(model, 0.0, images),
-                                  unchanged)
+    np.testing.assert_array_equal(
+        checks.expected_pruned_predictions(model, 0.0, images), unchanged
+    )
 
 
 def test_pruning_rejects_bad_amounts_and_models() -> None:
@@ -91,13 +102,16 @@ def test_accuracy_and_recalls_agree_with_plain_numpy() -> None:
     rng = np.random.default_rng(0)
     truth = rng.integers(0, 4, size=300)
     predicted = np.where(rng.random(300) < 0.7, truth, rng.integers(0, 4, size=300))
-    accuracy, recalls = checks.expected_accuracy_and_recalls(truth, torch.as_tensor(predicted),
-                                                             n_classes=5)
+    accuracy, recalls = checks.expected_accuracy_and_recalls(
+        truth, torch.as_tensor(predicted), n_classes=5
+    )
     assert accuracy == pytest.approx((predicted == truth).mean())
     want = [(predicted[truth == d] == d).mean() for d in range(4)]
     np.testing.assert_allclose(recalls, [*want, 0.0])  # class 4 never occurs
     # On a balanced set, accuracy is the mean of the recalls.
     balanced = np.repeat(np.arange(4), 25)
     guess = np.roll(balanced, 7)
-    accuracy, recalls = checks.expected_accuracy_and_recalls(balanced, guess, n_classes=4)
+    accuracy, recalls = checks.expected_accuracy_and_recalls(
+        balanced, guess, n_classes=4
+    )
     assert accuracy == pytest.approx(recalls.mean())

@@ -21,15 +21,21 @@ def test_clipped_gradients_bound_every_norm_and_keep_directions() -> None:
     norms = np.linalg.norm(clipped, axis=1)
     assert np.all(norms <= 0.5 + 1e-6)
     cosines = (clipped * rows.double().numpy()).sum(axis=1) / (
-        norms * rows.double().norm(dim=1).numpy())
+        norms * rows.double().norm(dim=1).numpy()
+    )
     np.testing.assert_allclose(cosines, 1.0, atol=1e-9)
 
 
-@pytest.mark.parametrize(("rows", "clip", "message"), [
-    (np.ones(3), 1.0, "must be 2-D"),
-    (np.ones((2, 3)), 0.0, "clip must be positive"),
-    (np.ones((2, 3)), float("nan"), "clip must be positive"),
-])
-def test_clipped_gradients_reject_bad_input(rows: np.ndarray, clip: float, message: str) -> None:
+@pytest.mark.parametrize(
+    ("rows", "clip", "message"),
+    [
+        (np.ones(3), 1.0, "must be 2-D"),
+        (np.ones((2, 3)), 0.0, "clip must be positive"),
+        (np.ones((2, 3)), float("nan"), "clip must be positive"),
+    ],
+)
+def test_clipped_gradients_reject_bad_input(
+    rows: np.ndarray, clip: float, message: str
+) -> None:
     with pytest.raises(ValueError, match=message):
         checks.expected_clipped_gradients(rows, clip)

@@ -38,11 +38,24 @@ def test_torchvision_loader_reads_real_test_files(mnist_test_root) -> None:
     assert data.images.dtype == torch.float32 and data.labels.dtype == torch.int64
     assert float(data.images.min()) == 0.0 and float(data.images.max()) == 1.0
     # The official test set's class counts, as published with MNIST.
-    assert data.class_counts().tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert data.class_counts().tolist() == [
+        980,
+        1135,
+        1032,
+        1010,
+        982,
+        892,
+        958,
+        1028,
+        974,
+        1009,
+    ]
 
 
 def test_both_sources_agree_on_format(mnist_test_root, embedded: MnistData) -> None:
-    real = load_mnist("mnist", train=False, root=mnist_test_root, per_class=500, verbose=False)
+    real = load_mnist(
+        "mnist", train=False, root=mnist_test_root, per_class=500, verbose=False
+    )
     assert real.images.shape == embedded.images.shape
     assert real.images.dtype == embedded.images.dtype
     assert real.labels.dtype == embedded.labels.dtype
@@ -93,7 +106,11 @@ def test_stratified_split_is_seeded_random_and_disjoint(embedded: MnistData) -> 
 
 def test_book_splits_are_disjoint_and_balanced(embedded: MnistData) -> None:
     splits = book_splits(embedded, seed=0)
-    assert (len(splits.train), len(splits.judge), len(splits.test)) == (3000, 1000, 1000)
+    assert (len(splits.train), len(splits.judge), len(splits.test)) == (
+        3000,
+        1000,
+        1000,
+    )
     for part in (splits.train, splits.judge, splits.test):
         counts = part.class_counts()
         assert counts.min() == counts.max()

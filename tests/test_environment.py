@@ -52,14 +52,18 @@ def test_same_packages_and_bounds() -> None:
         f"only in environment.yml: {sorted(set(conda_shared) - set(pip_side))}"
     )
     mismatched = {
-        k: (pip_side[k], conda_shared[k]) for k in pip_side if pip_side[k] != conda_shared[k]
+        k: (pip_side[k], conda_shared[k])
+        for k in pip_side
+        if pip_side[k] != conda_shared[k]
     }
     assert not mismatched, f"bounds differ (pyproject, environment.yml): {mismatched}"
 
 
 def test_binder_gets_cpu_torch_and_installs_synthbook() -> None:
     text = (REPO / "environment.yml").read_text()
-    assert re.search(r"pytorch\s*>=\S+\s+cpu_\*", text), "Binder must get a CPU-only PyTorch build"
+    assert re.search(r"pytorch\s*>=\S+\s+cpu_\*", text), (
+        "Binder must get a CPU-only PyTorch build"
+    )
     post_build = (REPO / "postBuild").read_text()
     assert "pip install --no-deps -e ." in post_build
     assert (REPO / "postBuild").stat().st_mode & 0o111, "postBuild must be executable"

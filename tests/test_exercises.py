@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from synthbook import checks
-from synthbook import exercises as ex
-from synthbook.cli import main
+from synthbook.tools import exercises as ex
+from synthbook.tools.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -95,7 +95,9 @@ def test_committed_exercises_match_their_sources(tmp_path: Path) -> None:
     assert sorted(written) == sorted(expected)
     for rel in expected:
         committed = REPO / rel
-        assert committed.exists(), f"{rel} is missing: run `python -m synthbook exercises`"
+        assert committed.exists(), (
+            f"{rel} is missing: run `python -m synthbook exercises`"
+        )
         assert committed.read_text(encoding="utf-8") == (tmp_path / rel).read_text(
             encoding="utf-8"
         ), f"{rel} differs from its source: run `python -m synthbook exercises`"
@@ -112,7 +114,9 @@ def test_generated_pages_are_in_the_exercises_part_of_the_toc() -> None:
         assert page in listed, f"add `- file: {page}` to the Exercises part of _toc.yml"
 
 
-def test_cli_generates_and_detects_drift(tiny_repo: Path, capsys: pytest.CaptureFixture) -> None:
+def test_cli_generates_and_detects_drift(
+    tiny_repo: Path, capsys: pytest.CaptureFixture
+) -> None:
     assert main(["exercises", "--root", str(tiny_repo), "--check"]) == 1
     assert "missing" in capsys.readouterr().err
     assert main(["exercises", "--root", str(tiny_repo)]) == 0
@@ -151,7 +155,9 @@ def test_generation_is_deterministic(tiny_repo: Path) -> None:
 # Generator -------------------------------------------------------------------------------
 
 
-def test_learner_placeholder_replaces_the_solution(tiny_nb: nbformat.NotebookNode) -> None:
+def test_learner_placeholder_replaces_the_solution(
+    tiny_nb: nbformat.NotebookNode,
+) -> None:
     learner = ex.learner_notebook(tiny_nb, "src.md")
     code = [c for c in learner.cells if c.cell_type == "code"]
     placeholder = code[1]
@@ -163,7 +169,9 @@ def test_learner_placeholder_replaces_the_solution(tiny_nb: nbformat.NotebookNod
         exec(placeholder.source, {})  # noqa: S102
 
 
-def test_learner_tags_checks_and_keeps_other_cells(tiny_nb: nbformat.NotebookNode) -> None:
+def test_learner_tags_checks_and_keeps_other_cells(
+    tiny_nb: nbformat.NotebookNode,
+) -> None:
     learner = ex.learner_notebook(tiny_nb)
     source_cells = list(ex.task_cells(tiny_nb))
     assert len(learner.cells) == len(source_cells)
@@ -183,7 +191,9 @@ def test_learner_tags_checks_and_keeps_other_cells(tiny_nb: nbformat.NotebookNod
     assert learner.metadata["synthbook"]["version"] == "learner"
 
 
-def test_solution_notebook_keeps_answers_without_hints(tiny_nb: nbformat.NotebookNode) -> None:
+def test_solution_notebook_keeps_answers_without_hints(
+    tiny_nb: nbformat.NotebookNode,
+) -> None:
     solution = ex.solution_notebook(tiny_nb)
     sources = [c.source for c in solution.cells]
     assert "answer = base * 2" in sources
@@ -200,11 +210,17 @@ def test_answered_tasks_keep_their_solutions(tiny_nb: nbformat.NotebookNode) -> 
     assert "Your answer" in partly.cells[-1].source
 
 
-def test_book_page_wraps_tasks_and_hides_solutions(tiny_nb: nbformat.NotebookNode) -> None:
+def test_book_page_wraps_tasks_and_hides_solutions(
+    tiny_nb: nbformat.NotebookNode,
+) -> None:
     page = ex.book_page(tiny_nb, "01_tiny", "exercises/src/01_tiny.md", links="LINKS")
     assert page.startswith("---\njupytext:")
     assert "% Generated from exercises/src/01_tiny.md" in page
-    assert page.index("# Exercises: tiny") < page.index("LINKS") < page.index("Intro text.")
+    assert (
+        page.index("# Exercises: tiny")
+        < page.index("LINKS")
+        < page.index("Intro text.")
+    )
     assert page.count("{exercise}") == 2
     assert ":label: ex-tiny-1" in page and ":label: ex-tiny-2" in page
     assert page.count("{solution-start} ex-tiny-") == page.count("{solution-end}") == 2
@@ -231,7 +247,8 @@ def test_split_hint() -> None:
     code = nbformat.v4.new_code_cell("# HINT: one\n# HINT: two\n\nx = 1")
     assert ex.split_hint(code) == ("one two", "x = 1")
     assert ex.split_hint(nbformat.v4.new_code_cell("# a comment\nx = 1")) == (
-        None, "# a comment\nx = 1"
+        None,
+        "# a comment\nx = 1",
     )
     md = nbformat.v4.new_markdown_cell("<!-- HINT: look\n  closer -->\nText")
     assert ex.split_hint(md) == ("look closer", "Text")
@@ -240,14 +257,23 @@ def test_split_hint() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (TINY.replace("Intro text.", "Intro text.\n\n## Task 0: hidden"), "must start its own"),
-        (TINY.replace("```{code-cell} ipython3\nbase = 20",
-                      "```{code-cell} ipython3\n:tags: [check]\n\nbase = 20"),
-         "must follow a task"),
+        (
+            TINY.replace("Intro text.", "Intro text.\n\n## Task 0: hidden"),
+            "must start its own",
+        ),
+        (
+            TINY.replace(
+                "```{code-cell} ipython3\nbase = 20",
+                "```{code-cell} ipython3\n:tags: [check]\n\nbase = 20",
+            ),
+            "must follow a task",
+        ),
         (TINY.split("## Task 1")[0], "no task found"),
     ],
 )
-def test_malformed_sources_are_rejected(tmp_path: Path, text: str, message: str) -> None:
+def test_malformed_sources_are_rejected(
+    tmp_path: Path, text: str, message: str
+) -> None:
     path = tmp_path / "01_bad.md"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ValueError, match=message):
@@ -284,9 +310,13 @@ def test_check_close_points_at_the_worst_element() -> None:
     want = np.zeros((2, 3))
     got = want.copy()
     got[1, 2] = 5.0
-    with pytest.raises(AssertionError, match=r"1 of 6 values of grid are off.*\(1, 2\)"):
+    with pytest.raises(
+        AssertionError, match=r"1 of 6 values of grid are off.*\(1, 2\)"
+    ):
         checks.check_close("grid", got, want)
-    with pytest.raises(AssertionError, match=r"shape \(3,\).*expected shape is \(2, 3\)"):
+    with pytest.raises(
+        AssertionError, match=r"shape \(3,\).*expected shape is \(2, 3\)"
+    ):
         checks.check_close("grid", np.zeros(3), want)
     with pytest.raises(AssertionError, match="NaN"):
         checks.check_close("grid", np.full((2, 3), np.nan), want)
@@ -304,7 +334,9 @@ def test_check_equal_compares_plain_values(capsys: pytest.CaptureFixture) -> Non
     checks.check_equal("pair", [np.int64(4), 9], (4, 9))
     checks.check_equal("count", torch.tensor(300), np.int64(300))
     assert "✓ pair = (4, 9)" in capsys.readouterr().out
-    with pytest.raises(AssertionError, match=r"pair is \(9, 4\).*expected answer is \(4, 9\)"):
+    with pytest.raises(
+        AssertionError, match=r"pair is \(9, 4\).*expected answer is \(4, 9\)"
+    ):
         checks.check_equal("pair", (9, 4), (4, 9), hint="smaller first")
 
 
@@ -343,7 +375,9 @@ def test_reference_computations_agree_with_plain_numpy() -> None:
     labels = np.arange(60) % 3
     means = checks.expected_class_means(images, labels, n_classes=3)
     for digit in range(3):
-        np.testing.assert_allclose(means[digit], images[labels == digit].mean(axis=0), rtol=1e-6)
+        np.testing.assert_allclose(
+            means[digit], images[labels == digit].mean(axis=0), rtol=1e-6
+        )
 
     far = np.stack([np.zeros((2, 2)), np.full((2, 2), 5.0), np.full((2, 2), 1.0)])
     assert checks.expected_closest_pair(far) == ((0, 2), pytest.approx(2.0))
@@ -354,8 +388,12 @@ def test_reference_computations_agree_with_plain_numpy() -> None:
     ink = images.reshape(60, -1).sum(axis=1)
     assert threshold == pytest.approx(np.percentile(ink, 90), rel=1e-5)
     tail = ink > np.percentile(ink, 90)
-    np.testing.assert_allclose(share_of_tail, np.bincount(labels[tail], minlength=3) / tail.sum())
-    np.testing.assert_allclose(share_in_tail, np.bincount(labels[tail], minlength=3) / 20)
+    np.testing.assert_allclose(
+        share_of_tail, np.bincount(labels[tail], minlength=3) / tail.sum()
+    )
+    np.testing.assert_allclose(
+        share_in_tail, np.bincount(labels[tail], minlength=3) / 20
+    )
     with pytest.raises(ValueError, match="no images of class"):
         checks.expected_class_means(images, labels, n_classes=4)
 
@@ -367,7 +405,10 @@ def _run(nb: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookNode:
     from nbclient import NotebookClient
 
     NotebookClient(
-        nb, timeout=600, kernel_name="python3", allow_errors=True,
+        nb,
+        timeout=600,
+        kernel_name="python3",
+        allow_errors=True,
         resources={"metadata": {"path": str(folder)}},
     ).execute()
     return nb
@@ -379,8 +420,12 @@ def _errors(cell: nbformat.NotebookNode) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [p.name for p in ex.sources(REPO)])
-def test_every_placeholder_raises_in_the_learner_notebook(name: str, tmp_path: Path) -> None:
-    learner = _run(ex.learner_notebook(ex.read_source(REPO / ex.SOURCE_DIR / name)), tmp_path)
+def test_every_placeholder_raises_in_the_learner_notebook(
+    name: str, tmp_path: Path
+) -> None:
+    learner = _run(
+        ex.learner_notebook(ex.read_source(REPO / ex.SOURCE_DIR / name)), tmp_path
+    )
     for cell in learner.cells:
         if cell.cell_type != "code":
             continue
@@ -392,7 +437,9 @@ def test_every_placeholder_raises_in_the_learner_notebook(name: str, tmp_path: P
 
 # Names a solution cell binds are forgotten when its task ends, so that each check runs
 # as if no other task were answered; one kernel per notebook instead of one per task.
-_SNAPSHOT = "_sb_before = {n: id(v) for n, v in globals().items() if not n.startswith('_')}"
+_SNAPSHOT = (
+    "_sb_before = {n: id(v) for n, v in globals().items() if not n.startswith('_')}"
+)
 _RECORD = """\
 import json as _sb_json
 _sb_names = globals().setdefault("_sb_solution_names", [])
@@ -406,7 +453,9 @@ for _sb_name in globals().pop("_sb_solution_names", []):
     globals().pop(_sb_name, None)"""
 
 
-def _one_task_at_a_time(source: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, dict]:
+def _one_task_at_a_time(
+    source: nbformat.NotebookNode,
+) -> tuple[nbformat.NotebookNode, dict]:
     """Every task answered in turn, its solution's names deleted before the next task."""
     cells, roles, task = [], {}, 0
     for cell in ex.task_cells(source):
@@ -438,8 +487,12 @@ def test_each_task_can_be_checked_when_no_other_task_is_answered(
     checked = set()
     for index, (role, task) in roles.items():
         cell = ran.cells[index]
-        text = "".join(o.get("text", "") for o in cell.outputs if o["output_type"] == "stream")
-        assert _errors(cell) == [], f"task {task}: this cell fails on its own:\n{cell.source}"
+        text = "".join(
+            o.get("text", "") for o in cell.outputs if o["output_type"] == "stream"
+        )
+        assert _errors(cell) == [], (
+            f"task {task}: this cell fails on its own:\n{cell.source}"
+        )
         if role == "check":
             assert "✓" in text, f"the check of task {task} printed no ✓:\n{cell.source}"
             checked.add(task)
@@ -447,12 +500,15 @@ def test_each_task_can_be_checked_when_no_other_task_is_answered(
             rebound = json.loads(text.split("SB-REBOUND:", 1)[1])
             assert rebound == [], (
                 f"task {task}'s solution rebinds {rebound}, which the set-up or an earlier "
-                "cell defined: a learner's later tasks would see its values, not the set-up's")
+                "cell defined: a learner's later tasks would see its values, not the set-up's"
+            )
     expected = {c.task for c in ex.task_cells(source) if c.is_check}
     assert checked == expected
 
 
-DEPENDENT = TINY.split("## Task 2")[0] + """\
+DEPENDENT = (
+    TINY.split("## Task 2")[0]
+    + """\
 ## Task 2: Triple it, then clobber
 
 Set `triple` to three times `base`.
@@ -470,6 +526,7 @@ base = 0
 assert triple == 3 * 20
 ```
 """
+)
 
 
 @pytest.mark.slow
@@ -483,7 +540,9 @@ def test_the_one_task_at_a_time_run_catches_dependent_and_clobbering_solutions(
     by_role = {(role, task): ran.cells[index] for index, (role, task) in roles.items()}
     assert _errors(by_role["check", 1]) == []
     # Task 2's solution uses `answer`, which only Task 1's solution defines.
-    assert _errors(by_role["record", 2]) == [] and _errors(by_role["check", 2]) == ["NameError"]
+    assert _errors(by_role["record", 2]) == [] and _errors(by_role["check", 2]) == [
+        "NameError"
+    ]
     fixed = DEPENDENT.replace("triple = answer + base", "triple = 3 * base")
     path.write_text(fixed, encoding="utf-8")
     nb, roles = _one_task_at_a_time(ex.read_source(path))

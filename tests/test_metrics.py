@@ -22,7 +22,9 @@ def test_frechet_of_one_feature_is_the_1d_formula() -> None:
     rng = np.random.default_rng(2)
     a, b = rng.normal(0.0, 1.0, 50), rng.normal(2.0, 3.0, 70)
     expected = (a.mean() - b.mean()) ** 2 + (a.std(ddof=1) - b.std(ddof=1)) ** 2
-    assert metrics.frechet_distance(a[:, None], b[:, None]) == pytest.approx(expected, rel=1e-9)
+    assert metrics.frechet_distance(a[:, None], b[:, None]) == pytest.approx(
+        expected, rel=1e-9
+    )
 
 
 def test_frechet_rejects_bad_shapes() -> None:
@@ -44,7 +46,9 @@ def test_knn_precision_recall_extremes() -> None:
 
 def test_nearest_neighbour_distances() -> None:
     reference = torch.rand(20, 28, 28)
-    assert np.allclose(metrics.nearest_neighbour_distances(reference[:5], reference), 0.0)
+    assert np.allclose(
+        metrics.nearest_neighbour_distances(reference[:5], reference), 0.0
+    )
     moved = reference[:5] + 0.1
     assert np.all(metrics.nearest_neighbour_distances(moved, reference) > 0)
     with pytest.raises(ValueError, match="empty"):
@@ -56,7 +60,9 @@ def test_classifier_learns_separable_toy_digits() -> None:
     images = torch.zeros(200, 28, 28)
     labels = torch.arange(200) % 10
     for i, digit in enumerate(labels):
-        images[i, 2 * digit : 2 * digit + 3, :] = 1.0  # a bar whose height encodes the digit
+        images[i, 2 * digit : 2 * digit + 3, :] = (
+            1.0  # a bar whose height encodes the digit
+        )
     images += 0.05 * torch.rand_like(images)
     model = metrics.train_classifier(images, labels, arch="mlp", epochs=15, seed=0)
     assert (model.predict(images) == labels.numpy()).mean() == 1.0
@@ -67,9 +73,13 @@ def test_classifier_learns_separable_toy_digits() -> None:
 
 def test_classifier_bad_inputs() -> None:
     with pytest.raises(ValueError, match="labels"):
-        metrics.train_classifier(torch.zeros(3, 28, 28), torch.zeros(2, dtype=torch.long))
+        metrics.train_classifier(
+            torch.zeros(3, 28, 28), torch.zeros(2, dtype=torch.long)
+        )
     with pytest.raises(ValueError, match="no images"):
-        metrics.train_classifier(torch.zeros(0, 28, 28), torch.zeros(0, dtype=torch.long))
+        metrics.train_classifier(
+            torch.zeros(0, 28, 28), torch.zeros(0, dtype=torch.long)
+        )
     with pytest.raises(ValueError, match="arch"):
         metrics.Classifier("resnet")
 
@@ -95,8 +105,13 @@ def test_frechet_matches_closed_form_for_correlated_gaussians() -> None:
 
 def test_nearest_neighbour_distances_in_feature_space() -> None:
     reference = torch.rand(10, 28, 28)
-    mean_pixel = lambda images: images.reshape(len(images), -1).mean(1, keepdim=True).numpy()  # noqa: E731
-    distances = metrics.nearest_neighbour_distances(reference[:3], reference, features=mean_pixel)
+
+    def mean_pixel(images):
+        return images.reshape(len(images), -1).mean(1, keepdim=True).numpy()  # noqa: E731
+
+    distances = metrics.nearest_neighbour_distances(
+        reference[:3], reference, features=mean_pixel
+    )
     assert distances.shape == (3,) and np.allclose(distances, 0.0)
 
 
@@ -106,14 +121,19 @@ def test_real_vs_real_frechet_and_judge_features() -> None:
     data = load_mnist("embedded", verbose=False)
     first = data.subset(np.arange(0, 5000, 2))
     second = data.subset(np.arange(1, 5000, 2))
-    judge = metrics.train_classifier(first.images[:600], first.labels[:600], arch="mlp",
-                                     epochs=1, width=16)
+    judge = metrics.train_classifier(
+        first.images[:600], first.labels[:600], arch="mlp", epochs=1, width=16
+    )
     features = metrics.judge_features(judge, second.images[:7])
     assert features.shape == (7, 16)
     floor = metrics.real_vs_real_frechet(judge, first, second, per_class=20, seed=0)
-    assert 0.0 < floor < metrics.frechet_distance(
-        metrics.judge_features(judge, first.images[:200]),
-        metrics.judge_features(judge, torch.rand(200, 28, 28)),
+    assert (
+        0.0
+        < floor
+        < metrics.frechet_distance(
+            metrics.judge_features(judge, first.images[:200]),
+            metrics.judge_features(judge, torch.rand(200, 28, 28)),
+        )
     )
 
 
@@ -122,8 +142,12 @@ def test_augmented_training_is_deterministic_and_cached() -> None:
 
     images = torch.rand(40, 28, 28)
     labels = torch.arange(40) % 10
-    a = metrics.train_classifier(images, labels, arch="mlp", epochs=2, max_shift=2, width=8)
-    b = metrics.train_classifier(images, labels, arch="mlp", epochs=2, max_shift=2, width=8)
+    a = metrics.train_classifier(
+        images, labels, arch="mlp", epochs=2, max_shift=2, width=8
+    )
+    b = metrics.train_classifier(
+        images, labels, arch="mlp", epochs=2, max_shift=2, width=8
+    )
     assert np.allclose(a.predict_proba(images), b.predict_proba(images))
     data = MnistData(images, labels, "test")
     first = metrics.load_or_train_classifier(data, arch="mlp", epochs=1, width=8)

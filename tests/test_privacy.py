@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from synthbook import gan, privacy
+from synthbook import gan
+from synthbook.chapters import differential_privacy
 from synthbook.data import MnistData, book_splits, load_mnist
 
 TINY = gan.GANConfig(width=16, latent_dim=8, batch_size=16, ema_decay=0.0)
@@ -34,44 +35,60 @@ def small_data() -> MnistData:
 )
 def test_bad_budgets_are_refused(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        privacy.DPSettings(**kwargs)
+        differential_privacy.DPSettings(**kwargs)
 
 
 def test_bad_training_calls(small_data: MnistData) -> None:
-    budget = privacy.DPSettings(4.0)
+    budget = differential_privacy.DPSettings(4.0)
     with pytest.raises(ValueError, match="non-empty"):
-        privacy.train_dp_gan(small_data.subset(np.arange(0)), budget, TINY, steps=5)
+        differential_privacy.train_dp_gan(
+            small_data.subset(np.arange(0)), budget, TINY, steps=5
+        )
     with pytest.raises(ValueError, match="at least 32 images"):
-        privacy.train_dp_gan(small_data.subset(np.arange(20)), budget, TINY, steps=5)
+        differential_privacy.train_dp_gan(
+            small_data.subset(np.arange(20)), budget, TINY, steps=5
+        )
     with pytest.raises(ValueError, match="steps must be a positive integer"):
-        privacy.train_dp_gan(small_data, budget, TINY, steps=0)
+        differential_privacy.train_dp_gan(small_data, budget, TINY, steps=0)
     with pytest.raises(ValueError, match="not below 1 / 300"):
-        privacy.train_dp_gan(small_data, privacy.DPSettings(4.0, delta=0.01), TINY, steps=5)
+        differential_privacy.train_dp_gan(
+            small_data, differential_privacy.DPSettings(4.0, delta=0.01), TINY, steps=5
+        )
     with pytest.raises(ValueError, match="sample_rate"):
-        privacy.noise_multiplier_for(budget, sample_rate=1.0, steps=10)
+        differential_privacy.noise_multiplier_for(budget, sample_rate=1.0, steps=10)
 
 
 def test_less_epsilon_needs_more_noise() -> None:
-    sigmas = [privacy.noise_multiplier_for(privacy.DPSettings(eps), sample_rate=0.02, steps=500)
-              for eps in (1.0, 4.0, 16.0)]
+    sigmas = [
+        differential_privacy.noise_multiplier_for(
+            differential_privacy.DPSettings(eps), sample_rate=0.02, steps=500
+        )
+        for eps in (1.0, 4.0, 16.0)
+    ]
     assert sigmas[0] > sigmas[1] > sigmas[2] > 0
-    more_steps = privacy.noise_multiplier_for(privacy.DPSettings(4.0), sample_rate=0.02,
-                                              steps=2000)
+    more_steps = differential_privacy.noise_multiplier_for(
+        differential_privacy.DPSettings(4.0), sample_rate=0.02, steps=2000
+    )
     assert more_steps > sigmas[1]
 
 
 def test_training_spends_the_budget_and_is_deterministic(small_data: MnistData) -> None:
-    first = privacy.train_dp_gan(small_data, privacy.DPSettings(2.0), TINY, steps=20,
-                                 progress=False)
-    again = privacy.train_dp_gan(small_data, privacy.DPSettings(2.0), TINY, steps=20,
-                                 progress=False)
+    first = differential_privacy.train_dp_gan(
+        small_data, differential_privacy.DPSettings(2.0), TINY, steps=20, progress=False
+    )
+    again = differential_privacy.train_dp_gan(
+        small_data, differential_privacy.DPSettings(2.0), TINY, steps=20, progress=False
+    )
     # The accountant's epsilon is at most the target, and the noise is calibrated
     # not to waste much of it.
     assert 1.8 < first.epsilon <= 2.0 + 1e-6
     assert first.sample_rate == pytest.approx(16 / 300)
     assert first.gan.steps == 20 and len(first.gan.history["d_loss"]) == 20
-    for a, b in zip(first.gan.generator.state_dict().values(),
-                    again.gan.generator.state_dict().values(), strict=True):
+    for a, b in zip(
+        first.gan.generator.state_dict().values(),
+        again.gan.generator.state_dict().values(),
+        strict=True,
+    ):
         assert torch.equal(a, b)
     images = gan.generate(first.gan.generator, torch.arange(10), seed=0)
     assert images.shape == (10, 28, 28) and torch.isfinite(images).all()
@@ -87,17 +104,35 @@ def _clipped_update(data: MnistData, clip: float) -> torch.Tensor:
     generator, discriminator = gan.build_models(TINY)
     start = [p.detach().clone() for p in discriminator.parameters()]
     private_d = GradSampleModuleFastGradientClipping(
-        discriminator, loss_reduction="sum", max_grad_norm=clip, use_ghost_clipping=True)
+        discriminator, loss_reduction="sum", max_grad_norm=clip, use_ghost_clipping=True
+    )
     # Plain SGD with learning rate 1 and no noise: the update is minus the clipped sum.
     opt_d = DPOptimizerFastGradientClipping(
-        torch.optim.SGD(private_d.parameters(), lr=1.0), noise_multiplier=0.0,
-        max_grad_norm=clip, expected_batch_size=TINY.batch_size, loss_reduction="sum")
+        torch.optim.SGD(private_d.parameters(), lr=1.0),
+        noise_multiplier=0.0,
+        max_grad_norm=clip,
+        expected_batch_size=TINY.batch_size,
+        loss_reduction="sum",
+    )
     opt_g = torch.optim.SGD(generator.parameters(), lr=0.0)
     real = data.images.view(-1, 1, 28, 28) * 2 - 1
-    privacy._dp_step(generator, private_d, opt_g, opt_d, real, data.labels, 0.4, TINY,
-                     torch.Generator().manual_seed(0))
-    return torch.cat([(s - p.detach()).flatten()
-                      for s, p in zip(start, discriminator.parameters(), strict=True)])
+    differential_privacy._dp_step(
+        generator,
+        private_d,
+        opt_g,
+        opt_d,
+        real,
+        data.labels,
+        0.4,
+        TINY,
+        torch.Generator().manual_seed(0),
+    )
+    return torch.cat(
+        [
+            (s - p.detach()).flatten()
+            for s, p in zip(start, discriminator.parameters(), strict=True)
+        ]
+    )
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
@@ -117,17 +152,26 @@ def test_one_image_moves_the_discriminator_at_most_twice_the_clipping_norm(
     update = _clipped_update(data, clip)
     neighbour = _clipped_update(other, clip)
     assert update.norm() > 2 * clip  # clipping leaves a non-trivial update ...
-    assert (update - neighbour).norm() <= 2 * clip + 1e-6  # ... that one image barely moves
+    assert (
+        update - neighbour
+    ).norm() <= 2 * clip + 1e-6  # ... that one image barely moves
 
 
 def test_cache_returns_the_same_model(small_data: MnistData) -> None:
-    budget = privacy.DPSettings(8.0)
-    trained = privacy.load_or_train_dp_gan(small_data, budget, TINY, steps=10, progress=False)
-    cached = privacy.load_or_train_dp_gan(small_data, budget, TINY, steps=10, progress=False)
+    budget = differential_privacy.DPSettings(8.0)
+    trained = differential_privacy.load_or_train_dp_gan(
+        small_data, budget, TINY, steps=10, progress=False
+    )
+    cached = differential_privacy.load_or_train_dp_gan(
+        small_data, budget, TINY, steps=10, progress=False
+    )
     assert cached.epsilon == trained.epsilon
     assert cached.settings == budget
-    for a, b in zip(trained.gan.discriminator.state_dict().values(),
-                    cached.gan.discriminator.state_dict().values(), strict=True):
+    for a, b in zip(
+        trained.gan.discriminator.state_dict().values(),
+        cached.gan.discriminator.state_dict().values(),
+        strict=True,
+    ):
         assert torch.equal(a, b)
 
 
@@ -135,18 +179,21 @@ def test_cache_returns_the_same_model(small_data: MnistData) -> None:
 def test_auc_ceiling_is_the_logistic_of_epsilon_without_delta(epsilon: float) -> None:
     # With delta = 0 the best ROC curve is two lines meeting at FPR = 1 / (1 + e^eps),
     # and the area under it works out to e^eps / (1 + e^eps).
-    assert privacy.auc_ceiling(epsilon, delta=0.0) == pytest.approx(
-        1 / (1 + math.exp(-epsilon)), abs=1e-6)
+    assert differential_privacy.auc_ceiling(epsilon, delta=0.0) == pytest.approx(
+        1 / (1 + math.exp(-epsilon)), abs=1e-6
+    )
 
 
 def test_auc_ceiling_grows_with_epsilon_and_delta_and_refuses_nonsense() -> None:
-    assert privacy.auc_ceiling(1.0, 1e-5) > privacy.auc_ceiling(1.0, 0.0)
-    assert privacy.auc_ceiling(2.0) > privacy.auc_ceiling(1.0)
-    assert privacy.auc_ceiling(math.inf) == 1.0
+    assert differential_privacy.auc_ceiling(
+        1.0, 1e-5
+    ) > differential_privacy.auc_ceiling(1.0, 0.0)
+    assert differential_privacy.auc_ceiling(2.0) > differential_privacy.auc_ceiling(1.0)
+    assert differential_privacy.auc_ceiling(math.inf) == 1.0
     with pytest.raises(ValueError, match="epsilon must be >= 0"):
-        privacy.auc_ceiling(-1.0)
+        differential_privacy.auc_ceiling(-1.0)
     with pytest.raises(ValueError, match="delta must be in"):
-        privacy.auc_ceiling(1.0, delta=1.0)
+        differential_privacy.auc_ceiling(1.0, delta=1.0)
 
 
 def test_the_curve_plot_draws_a_ceiling_only_for_private_models() -> None:
@@ -156,17 +203,32 @@ def test_the_curve_plot_draws_a_ceiling_only_for_private_models() -> None:
 
     matplotlib.use("Agg")
     attack = SimpleNamespace(auc=0.55, low=0.5, high=0.6)
-    points = [privacy.CurvePoint(label=label, epsilon=eps, noise_multiplier=1.0, gan_test=0.5,
-                                 per_class=None, readings=None, frechet_ratio=1.0,
-                                 attacks={"white-box": attack, "black-box": attack},
-                                 ceiling=privacy.auc_ceiling(eps) if math.isfinite(eps) else 1.0,
-                                 seconds=0.0, gan=None)
-              for label, eps in [("epsilon = 1", 1.0), ("no DP", math.inf)]]
-    fig = privacy.plot_privacy_fidelity(points)
+    points = [
+        differential_privacy.CurvePoint(
+            label=label,
+            epsilon=eps,
+            noise_multiplier=1.0,
+            gan_test=0.5,
+            per_class=None,
+            readings=None,
+            frechet_ratio=1.0,
+            attacks={"white-box": attack, "black-box": attack},
+            ceiling=differential_privacy.auc_ceiling(eps)
+            if math.isfinite(eps)
+            else 1.0,
+            seconds=0.0,
+            gan=None,
+        )
+        for label, eps in [("epsilon = 1", 1.0), ("no DP", math.inf)]
+    ]
+    fig = differential_privacy.plot_privacy_fidelity(points)
     right = fig.axes[1]
-    ceiling_line = next(line for line in right.lines
-                        if line.get_label() == "DP ceiling for any attack")
+    ceiling_line = next(
+        line for line in right.lines if line.get_label() == "DP ceiling for any attack"
+    )
     assert list(ceiling_line.get_xdata()) == [0]
-    assert ceiling_line.get_ydata()[0] == pytest.approx(privacy.auc_ceiling(1.0))
+    assert ceiling_line.get_ydata()[0] == pytest.approx(
+        differential_privacy.auc_ceiling(1.0)
+    )
     with pytest.raises(ValueError, match="no curve points"):
-        privacy.plot_privacy_fidelity([])
+        differential_privacy.plot_privacy_fidelity([])

@@ -2,9 +2,15 @@ import numpy as np
 import pytest
 import torch
 
-from synthbook import tails
+from synthbook import stats
+from synthbook.chapters import variability
+from synthbook.chapters.variability import (
+    make_long_tail,
+    make_style_tail,
+    perturb,
+    style_scores,
+)
 from synthbook.data import MnistData, load_mnist
-from synthbook.tails import make_long_tail, make_style_tail, perturb, style_scores
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +82,9 @@ def test_perturb_is_seeded_and_local(data: MnistData) -> None:
     after = torch.rand(1)
     b = perturb(source, 7, seed=3)
     assert a.shape == (7, 28, 28) and torch.equal(a, b)
-    assert torch.equal(before, after), "perturb must not consume the global random state"
+    assert torch.equal(before, after), (
+        "perturb must not consume the global random state"
+    )
     assert float(a.min()) >= 0.0 and float(a.max()) <= 1.0
     # Perturbed, not copied: no output equals its source exactly.
     distances = torch.cdist(a.flatten(1), source.flatten(1)).min(dim=1).values
@@ -89,25 +97,29 @@ def test_perturb_is_seeded_and_local(data: MnistData) -> None:
 def test_paired_difference_removes_seed_effects() -> None:
     # Seeds swing the baseline widely, but the strategy adds exactly 0.1 in each.
     base = [0.2, 0.8, 0.5, 0.3, 0.9]
-    rows = [{"seed": s, "strategy": "none", "amount": 0, "rare_recall": b}
-            for s, b in enumerate(base)]
-    rows += [{"seed": s, "strategy": "perturb", "amount": 48, "rare_recall": b + 0.1}
-             for s, b in enumerate(base)]
-    result = tails.paired_difference(rows, ("perturb", 48))
+    rows = [
+        {"seed": s, "strategy": "none", "amount": 0, "rare_recall": b}
+        for s, b in enumerate(base)
+    ]
+    rows += [
+        {"seed": s, "strategy": "perturb", "amount": 48, "rare_recall": b + 0.1}
+        for s, b in enumerate(base)
+    ]
+    result = stats.paired_difference(rows, ("perturb", 48))
     assert result["mean"] == pytest.approx(0.1)
     assert result["low"] == pytest.approx(0.1) and result["high"] == pytest.approx(0.1)
     assert result["verdict"] == "higher" and result["n"] == 5
     # Unpaired, the two intervals overlap: the seeds' spread hides the gain.
-    summary = {r["strategy"]: r for r in tails.summarise(rows)}
+    summary = {r["strategy"]: r for r in stats.summarise(rows)}
     assert summary["perturb"]["low"] < summary["none"]["high"]
-    flipped = tails.paired_difference(rows, ("none", 0), baseline=("perturb", 48))
+    flipped = stats.paired_difference(rows, ("none", 0), baseline=("perturb", 48))
     assert flipped["verdict"] == "lower"
 
 
 def test_paired_difference_needs_shared_seeds() -> None:
     rows = [{"seed": 0, "strategy": "none", "amount": 0, "rare_recall": 0.5}]
     with pytest.raises(ValueError, match="no seed has both"):
-        tails.paired_difference(rows, ("gan", 288))
+        stats.paired_difference(rows, ("gan", 288))
 
 
 @pytest.mark.parametrize(
@@ -123,48 +135,58 @@ def test_paired_difference_needs_shared_seeds() -> None:
 )
 def test_experiment_rejects_bad_settings(settings: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        tails.TailExperiment(**settings)
+        variability.TailExperiment(**settings)
 
 
 def test_synthesize_strategies(data: MnistData) -> None:
     tail = make_long_tail(data, 8, 12, seed=0)
     kept = {img.numpy().tobytes() for img in tail.images[tail.labels == 8]}
-    copies = tails.synthesize("oversample", tail, 8, 30, seed=0)
+    copies = variability.synthesize("oversample", tail, 8, 30, seed=0)
     assert copies.shape == (30, 28, 28)
     assert {img.numpy().tobytes() for img in copies} <= kept
-    assert tails.synthesize("none", tail, 8, 30).shape == (0, 28, 28)
-    distorted = tails.synthesize("perturb", tail, 8, 30, seed=0)
+    assert variability.synthesize("none", tail, 8, 30).shape == (0, 28, 28)
+    distorted = variability.synthesize("perturb", tail, 8, 30, seed=0)
     assert not {img.numpy().tobytes() for img in distorted} & kept
     with pytest.raises(ValueError, match="needs a trained generator"):
-        tails.synthesize("gan", tail, 8, 5)
+        variability.synthesize("gan", tail, 8, 5)
     with pytest.raises(ValueError, match=">= 0"):
-        tails.synthesize("perturb", tail, 8, -3)
+        variability.synthesize("perturb", tail, 8, -3)
     with pytest.raises(ValueError, match="unknown strategy"):
-        tails.synthesize("mixup", tail, 8, 3)
+        variability.synthesize("mixup", tail, 8, 3)
 
 
 @pytest.mark.slow
 def test_tail_experiment_is_cached_and_reproducible() -> None:
-    experiment = tails.TailExperiment(strategies=("oversample",), amounts=(24,), seeds=(0, 1),
-                                      classifier_epochs=1)
-    first = tails.run_tail_experiment(experiment, data_source="embedded", progress=False)
+    experiment = variability.TailExperiment(
+        strategies=("oversample",), amounts=(24,), seeds=(0, 1), classifier_epochs=1
+    )
+    first = variability.run_tail_experiment(
+        experiment, data_source="embedded", progress=False
+    )
     assert [(r["seed"], r["strategy"]) for r in first] == [
-        (0, "none"), (0, "oversample"), (1, "none"), (1, "oversample")]
+        (0, "none"),
+        (0, "oversample"),
+        (1, "none"),
+        (1, "oversample"),
+    ]
     for row in first:
         assert 0.0 <= row["rare_recall"] <= 1.0 and len(row["recall"]) == 10
     # Oversampled images are the kept ones: distance 0 to them.
     assert all(r["closeness"] == 0.0 for r in first if r["strategy"] == "oversample")
-    again = tails.run_tail_experiment(experiment, data_source="embedded", progress=False)
+    again = variability.run_tail_experiment(
+        experiment, data_source="embedded", progress=False
+    )
     np.testing.assert_equal(again, first)  # NaN (no added images) counts as equal
 
 
 def test_mean_interval_matches_scipy() -> None:
-    from scipy import stats
+    from scipy import stats as scipy_stats
 
     values = [0.2, 0.5, 0.4, 0.9, 0.3]
-    mean, low, high = tails.mean_interval(values)
-    expected = stats.t.interval(0.95, len(values) - 1, loc=np.mean(values),
-                                scale=stats.sem(values))
+    mean, low, high = stats.mean_interval(values)
+    expected = scipy_stats.t.interval(
+        0.95, len(values) - 1, loc=np.mean(values), scale=scipy_stats.sem(values)
+    )
     assert mean == pytest.approx(np.mean(values))
     assert (low, high) == pytest.approx(expected)
-    assert tails.mean_interval([0.7]) == (0.7, 0.7, 0.7)
+    assert stats.mean_interval([0.7]) == (0.7, 0.7, 0.7)

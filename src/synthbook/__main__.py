@@ -1,5 +1,5 @@
-"""Allow ``python -m synthbook``."""
+"""``python -m synthbook``: the command line (see :mod:`synthbook.tools.cli`)."""
 
-from synthbook.cli import main
+from synthbook.tools.cli import main
 
 raise SystemExit(main())

@@ -103,7 +103,9 @@ def load_checked(path: str | os.PathLike[str]) -> Any:
     raw = Path(path).read_bytes()
     header_end = len(_MAGIC) + 65
     if not raw.startswith(_MAGIC) or len(raw) < header_end:
-        raise CorruptCacheError(f"{path} is not a synthbook cache file (or is truncated)")
+        raise CorruptCacheError(
+            f"{path} is not a synthbook cache file (or is truncated)"
+        )
     digest = raw[len(_MAGIC) : header_end - 1].decode(errors="replace")
     payload = raw[header_end:]
     if hashlib.sha256(payload).hexdigest() != digest:
@@ -121,6 +123,8 @@ def load_or_none(path: str | os.PathLike[str]) -> Any | None:
     except FileNotFoundError:
         return None
     except (CorruptCacheError, EOFError, RuntimeError, OSError) as err:
-        warnings.warn(f"ignoring a damaged cache entry and rebuilding it: {err}", stacklevel=2)
+        warnings.warn(
+            f"ignoring a damaged cache entry and rebuilding it: {err}", stacklevel=2
+        )
         Path(path).unlink(missing_ok=True)
         return None

@@ -129,7 +129,10 @@ def check_close(
     got = _as_array(name, value)
     want = _as_array("the expected value", expected)
     if got.shape != want.shape:
-        _fail(f"{name} has shape {got.shape}, but the expected shape is {want.shape}.", hint)
+        _fail(
+            f"{name} has shape {got.shape}, but the expected shape is {want.shape}.",
+            hint,
+        )
     if not np.all(np.isfinite(got)):
         _fail(f"{name} contains NaN or infinite values.", hint)
     close = np.isclose(got, want, rtol=rtol, atol=atol)
@@ -154,7 +157,9 @@ def check_close(
         _ok(f"{name}: all {got.size:,} values match")
 
 
-def check_equal(name: str, value: Any, expected: Any, *, hint: str | None = None) -> None:
+def check_equal(
+    name: str, value: Any, expected: Any, *, hint: str | None = None
+) -> None:
     """Check that an answer equals the expected one exactly (integers, tuples, strings).
 
     NumPy scalars and 0-d tensors are compared as Python numbers, and
@@ -203,7 +208,10 @@ def check_shape(
             hint,
         )
     if tuple(got) != tuple(shape):
-        _fail(f"{name} has shape {tuple(got)}, but the expected shape is {tuple(shape)}.", hint)
+        _fail(
+            f"{name} has shape {tuple(got)}, but the expected shape is {tuple(shape)}.",
+            hint,
+        )
     _ok(f"{name} has shape {tuple(shape)}")
 
 
@@ -223,8 +231,11 @@ def check_in_range(
     outside = (got < low) | (got > high)
     if outside.any():
         if got.ndim == 0:
-            _fail(f"{name} should lie between {_fmt(low)} and {_fmt(high)}, but it is "
-                  f"{_fmt(float(got))}.", hint)
+            _fail(
+                f"{name} should lie between {_fmt(low)} and {_fmt(high)}, but it is "
+                f"{_fmt(float(got))}.",
+                hint,
+            )
         example = _fmt(float(got[outside].flat[0]))
         _fail(
             f"every value of {name} should lie between {_fmt(low)} and {_fmt(high)}, but "
@@ -289,7 +300,10 @@ def check_choice(
     choice = str(value).strip().lower()
     options = {key.lower(): text for key, text in feedback.items()}
     if choice not in options:
-        _fail(f"{name} should be one of {', '.join(sorted(options))}, got {value!r}.", hint)
+        _fail(
+            f"{name} should be one of {', '.join(sorted(options))}, got {value!r}.",
+            hint,
+        )
     if choice != correct.lower():
         _fail(f"{name} = {choice!r} is not the best answer: {options[choice]}", hint)
     _ok(f"{name} = {choice!r}: {options[choice]}")
@@ -304,9 +318,13 @@ def _tensor(values: Any, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     return torch.as_tensor(np.asarray(values)).to(dtype)
 
 
-def _confusion(truth: torch.Tensor, predicted: torch.Tensor, n_classes: int = 10) -> torch.Tensor:
+def _confusion(
+    truth: torch.Tensor, predicted: torch.Tensor, n_classes: int = 10
+) -> torch.Tensor:
     """Confusion matrix (rows: true class, columns: predicted), counted with bincount."""
-    counts = torch.bincount(truth * n_classes + predicted, minlength=n_classes * n_classes)
+    counts = torch.bincount(
+        truth * n_classes + predicted, minlength=n_classes * n_classes
+    )
     return counts.reshape(n_classes, n_classes).to(torch.float64)
 
 
@@ -321,7 +339,9 @@ def expected_class_means(images: Any, labels: Any, n_classes: int = 10) -> np.nd
         If some class has no image.
     """
     pixels = _tensor(images)
-    onehot = torch.nn.functional.one_hot(_tensor(labels, torch.int64), n_classes).to(torch.float64)
+    onehot = torch.nn.functional.one_hot(_tensor(labels, torch.int64), n_classes).to(
+        torch.float64
+    )
     counts = onehot.sum(dim=0)
     if (counts == 0).any():
         missing = torch.nonzero(counts == 0).flatten().tolist()
@@ -373,14 +393,19 @@ def expected_ink_tail(
     ink = pixels.reshape(len(pixels), -1).sum(dim=1)
     threshold = float(torch.quantile(ink, percentile / 100.0))
     in_tail = ink > threshold
-    per_class = torch.bincount(_tensor(labels, torch.int64), minlength=n_classes).to(torch.float64)
+    per_class = torch.bincount(_tensor(labels, torch.int64), minlength=n_classes).to(
+        torch.float64
+    )
     tail = torch.bincount(_tensor(labels, torch.int64)[in_tail], minlength=n_classes)
     tail = tail.to(torch.float64)
     return threshold, (tail / tail.sum()).numpy(), (tail / per_class).numpy()
 
 
 def expected_gan_test_per_class(
-    judge: torch.nn.Module, generator: torch.nn.Module, per_class: int = 100, seed: int = 0
+    judge: torch.nn.Module,
+    generator: torch.nn.Module,
+    per_class: int = 100,
+    seed: int = 0,
 ) -> np.ndarray:
     """Return the GAN-test accuracy of each digit, shape ``(10,)``.
 
@@ -417,8 +442,8 @@ def expected_augmented_recall(
 
     The recipe of the exercise on the chapter *Variability, exposure and the
     odd*: keep ``keep`` training images of ``digit``
-    (:func:`synthbook.tails.make_long_tail`), add ``amount`` images made by
-    ``strategy`` (:func:`synthbook.tails.synthesize`, after the long-tailed
+    (:func:`synthbook.chapters.variability.make_long_tail`), add ``amount`` images made by
+    ``strategy`` (:func:`synthbook.chapters.variability.synthesize`, after the long-tailed
     images, labelled ``digit``), train :func:`synthbook.metrics.train_classifier`
     and score it on ``test``. Recall and accuracy are read off a confusion
     matrix built with :func:`torch.bincount`.
@@ -427,13 +452,18 @@ def expected_augmented_recall(
     -------
     (rare_recall, accuracy) : tuple of float
     """
-    from synthbook import metrics, tails
+    from synthbook import metrics
+    from synthbook.chapters import variability
 
-    tail = tails.make_long_tail(train, digit, keep, seed=seed)
-    added = tails.synthesize(strategy, tail, digit, amount, seed=seed)
+    tail = variability.make_long_tail(train, digit, keep, seed=seed)
+    added = variability.synthesize(strategy, tail, digit, amount, seed=seed)
     images = torch.cat([tail.images, added])
-    labels = torch.cat([tail.labels, torch.full((len(added),), digit, dtype=torch.int64)])
-    model = metrics.train_classifier(images, labels, arch=arch, epochs=epochs, seed=seed)
+    labels = torch.cat(
+        [tail.labels, torch.full((len(added),), digit, dtype=torch.int64)]
+    )
+    model = metrics.train_classifier(
+        images, labels, arch=arch, epochs=epochs, seed=seed
+    )
     predicted = torch.as_tensor(model.predict(test.images)).long()
     confusion = _confusion(_tensor(test.labels, torch.int64), predicted)
     rare_recall = float(confusion[digit, digit] / confusion[digit].sum())
@@ -476,7 +506,9 @@ def expected_auc(member_scores: Any, nonmember_scores: Any) -> float:
     return float((wins + 0.5 * ties).mean())
 
 
-def expected_distance_attack_auc(members: Any, nonmembers: Any, generated: Any) -> float:
+def expected_distance_attack_auc(
+    members: Any, nonmembers: Any, generated: Any
+) -> float:
     """AUC of the black-box distance attack: minus the distance to the nearest generated image.
 
     Distances are Euclidean between flattened pixels, from :func:`torch.cdist`
@@ -505,7 +537,7 @@ def expected_distance_attack_auc(members: Any, nonmembers: Any, generated: Any) 
 def expected_closer_share(samples: Any, train: Any, holdout: Any) -> float:
     """Share of samples nearer (in pixels) to ``train`` than to an equally large ``holdout``.
 
-    Ties count one half. Unlike :func:`synthbook.belonging.closer_to_train_share`
+    Ties count one half. Unlike :func:`synthbook.chapters.too_real.closer_to_train_share`
     this does not subsample, so the two reference sets must have the same size.
 
     Parameters
@@ -525,11 +557,17 @@ def expected_closer_share(samples: Any, train: Any, holdout: Any) -> float:
         If ``train`` and ``holdout`` differ in size.
     """
     if len(train) != len(holdout):
-        raise ValueError(f"train and holdout must be equally large, got {len(train)} and "
-                         f"{len(holdout)}")
+        raise ValueError(
+            f"train and holdout must be equally large, got {len(train)} and "
+            f"{len(holdout)}"
+        )
     flat = _tensor(samples).reshape(len(samples), -1)
-    to_train = torch.cdist(flat, _tensor(train).reshape(len(train), -1)).min(dim=1).values
-    to_holdout = torch.cdist(flat, _tensor(holdout).reshape(len(holdout), -1)).min(dim=1).values
+    to_train = (
+        torch.cdist(flat, _tensor(train).reshape(len(train), -1)).min(dim=1).values
+    )
+    to_holdout = (
+        torch.cdist(flat, _tensor(holdout).reshape(len(holdout), -1)).min(dim=1).values
+    )
     flags = (to_train < to_holdout).to(torch.float64) + 0.5 * (to_train == to_holdout)
     return float(flags.mean())
 
@@ -556,9 +594,13 @@ def expected_tstr_accuracy(
     """
     from synthbook import metrics
 
-    model = metrics.train_classifier(_tensor(images, torch.float32),
-                                     _tensor(labels, torch.int64),
-                                     arch=arch, epochs=epochs, seed=seed)
+    model = metrics.train_classifier(
+        _tensor(images, torch.float32),
+        _tensor(labels, torch.int64),
+        arch=arch,
+        epochs=epochs,
+        seed=seed,
+    )
     with torch.no_grad():
         predicted = model(_tensor(test_images, torch.float32)).argmax(dim=1)
     confusion = _confusion(_tensor(test_labels, torch.int64), predicted)
@@ -590,12 +632,21 @@ def expected_generated_oddness(
     """
     from synthbook import gan, metrics
 
-    odd = gan.generate(generator, torch.arange(10).repeat_interleave(per_digit), seed=seed,
-                       noise_scale=noise_scale)
+    odd = gan.generate(
+        generator,
+        torch.arange(10).repeat_interleave(per_digit),
+        seed=seed,
+        noise_scale=noise_scale,
+    )
     normal_t = _tensor(normal, torch.float32).reshape(-1, 28, 28)
     labels = torch.cat([torch.zeros(len(normal_t)), torch.ones(len(odd))]).long()
-    detector = metrics.train_classifier(torch.cat([normal_t, odd]), labels, arch="mlp",
-                                        epochs=epochs, seed=classifier_seed)
+    detector = metrics.train_classifier(
+        torch.cat([normal_t, odd]),
+        labels,
+        arch="mlp",
+        epochs=epochs,
+        seed=classifier_seed,
+    )
     with torch.no_grad():
         logits = detector(_tensor(held_out, torch.float32)).to(torch.float64)
     return torch.softmax(logits, dim=1)[:, 1].numpy()
@@ -624,7 +675,9 @@ def expected_rank_correlation(a: Any, b: Any) -> float:
     """
     x, y = _tensor(a).reshape(-1), _tensor(b).reshape(-1)
     if len(x) != len(y) or len(x) < 2:
-        raise ValueError(f"need two arrays of the same length >= 2, got {len(x)} and {len(y)}")
+        raise ValueError(
+            f"need two arrays of the same length >= 2, got {len(x)} and {len(y)}"
+        )
     rx, ry = _average_ranks(x), _average_ranks(y)
     rx, ry = rx - rx.mean(), ry - ry.mean()
     return float((rx * ry).sum() / torch.sqrt((rx * rx).sum() * (ry * ry).sum()))
@@ -645,7 +698,9 @@ def _linear_weights(model: torch.nn.Module) -> list[torch.Tensor]:
     return [getattr(m, "weight_orig", m.weight).detach().cpu() for m in layers]
 
 
-def _global_magnitude_masks(model: torch.nn.Module, amount: float) -> list[torch.Tensor]:
+def _global_magnitude_masks(
+    model: torch.nn.Module, amount: float
+) -> list[torch.Tensor]:
     """Keep-masks (1 keep, 0 pruned) of global magnitude pruning, one per linear layer.
 
     The ``round(amount * n)`` weights of smallest absolute value among all
@@ -657,12 +712,20 @@ def _global_magnitude_masks(model: torch.nn.Module, amount: float) -> list[torch
     weights = _linear_weights(model)
     magnitudes = torch.cat([w.reshape(-1).abs().to(torch.float64) for w in weights])
     keep = torch.ones(len(magnitudes), dtype=torch.float64)
-    keep[torch.argsort(magnitudes, stable=True)[: round(amount * len(magnitudes))]] = 0.0
-    return [m.reshape(w.shape) for m, w in
-            zip(torch.split(keep, [w.numel() for w in weights]), weights, strict=True)]
+    keep[torch.argsort(magnitudes, stable=True)[: round(amount * len(magnitudes))]] = (
+        0.0
+    )
+    return [
+        m.reshape(w.shape)
+        for m, w in zip(
+            torch.split(keep, [w.numel() for w in weights]), weights, strict=True
+        )
+    ]
 
 
-def expected_pruning_sparsity(model: torch.nn.Module, amount: float) -> tuple[float, np.ndarray]:
+def expected_pruning_sparsity(
+    model: torch.nn.Module, amount: float
+) -> tuple[float, np.ndarray]:
     """Sparsity reached by global magnitude pruning of a model's linear weights.
 
     Global (unstructured, L1) magnitude pruning ranks the weights of all
@@ -698,7 +761,9 @@ def expected_pruning_sparsity(model: torch.nn.Module, amount: float) -> tuple[fl
     return float(pruned.sum() / sizes.sum()), (pruned / sizes).numpy()
 
 
-def expected_pruned_predictions(model: torch.nn.Module, amount: float, images: Any) -> np.ndarray:
+def expected_pruned_predictions(
+    model: torch.nn.Module, amount: float, images: Any
+) -> np.ndarray:
     """Predicted classes after global magnitude pruning of the linear weights.
 
     Runs the model with every linear weight matrix multiplied by the
@@ -724,15 +789,20 @@ def expected_pruned_predictions(model: torch.nn.Module, amount: float, images: A
     from torch.func import functional_call
 
     masks = _global_magnitude_masks(model, amount)
-    layers = [(f"{name}." if name else "", m) for name, m in model.named_modules()
-              if isinstance(m, torch.nn.Linear)]
+    layers = [
+        (f"{name}." if name else "", m)
+        for name, m in model.named_modules()
+        if isinstance(m, torch.nn.Linear)
+    ]
     replaced, already_pruned = {}, []
     for (prefix, layer), mask in zip(layers, masks, strict=True):
         if hasattr(layer, "weight_mask"):  # pruned: weight = weight_orig * weight_mask
             replaced[prefix + "weight_mask"] = mask.to(layer.weight_mask.dtype)
             already_pruned.append(layer)
         else:
-            replaced[prefix + "weight"] = layer.weight.detach() * mask.to(layer.weight.dtype)
+            replaced[prefix + "weight"] = layer.weight.detach() * mask.to(
+                layer.weight.dtype
+            )
     training = model.training
     model.eval()
     try:
@@ -770,8 +840,9 @@ def expected_accuracy_and_recalls(
 
     y_true = _tensor(truth, torch.int64).numpy().reshape(-1)
     y_pred = _tensor(predicted, torch.int64).numpy().reshape(-1)
-    recalls = recall_score(y_true, y_pred, labels=list(range(n_classes)), average=None,
-                           zero_division=0)
+    recalls = recall_score(
+        y_true, y_pred, labels=list(range(n_classes)), average=None, zero_division=0
+    )
     return float(accuracy_score(y_true, y_pred)), np.asarray(recalls, dtype=np.float64)
 
 
@@ -788,8 +859,10 @@ def expected_clipped_gradients(per_example: Any, clip: float) -> np.ndarray:
     """
     rows = _tensor(per_example)
     if rows.ndim != 2:
-        raise ValueError(f"per_example must be 2-D (examples x weights), got shape "
-                         f"{tuple(rows.shape)}")
+        raise ValueError(
+            f"per_example must be 2-D (examples x weights), got shape "
+            f"{tuple(rows.shape)}"
+        )
     if not clip > 0:
         raise ValueError(f"clip must be positive, got {clip!r}")
     clipped = []

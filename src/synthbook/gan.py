@@ -44,7 +44,13 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from synthbook.cache import cache_dir, load_checked, load_or_none, make_key, save_checked
+from synthbook.cache import (
+    cache_dir,
+    load_checked,
+    load_or_none,
+    make_key,
+    save_checked,
+)
 from synthbook.data import MnistData
 
 #: Training steps used by the book: about a minute on two otherwise idle CPU cores.
@@ -110,30 +116,42 @@ class GANConfig:
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHES:
-            raise ValueError(f"unknown arch {self.arch!r}: use one of {', '.join(ARCHES)}")
+            raise ValueError(
+                f"unknown arch {self.arch!r}: use one of {', '.join(ARCHES)}"
+            )
         if self.loss not in LOSSES:
-            raise ValueError(f"unknown loss {self.loss!r}: use one of {', '.join(LOSSES)}")
+            raise ValueError(
+                f"unknown loss {self.loss!r}: use one of {', '.join(LOSSES)}"
+            )
         for name in ("latent_dim", "width", "batch_size", "film_every"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if self.lr_g <= 0 or self.lr_d <= 0:
-            raise ValueError(f"learning rates must be positive, got {self.lr_g} and {self.lr_d}")
+            raise ValueError(
+                f"learning rates must be positive, got {self.lr_g} and {self.lr_d}"
+            )
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise ValueError("Adam betas must be in [0, 1)")
         if self.aux_weight < 0:
-            raise ValueError(f"aux_weight must be >= 0 (0 turns it off), got {self.aux_weight}")
+            raise ValueError(
+                f"aux_weight must be >= 0 (0 turns it off), got {self.aux_weight}"
+            )
         if not 0 <= self.d_dropout < 1:
             raise ValueError(f"d_dropout must be in [0, 1), got {self.d_dropout}")
         if not 0 <= self.ema_decay < 1:
-            raise ValueError(f"ema_decay must be in [0, 1) (0 turns it off), got {self.ema_decay}")
+            raise ValueError(
+                f"ema_decay must be in [0, 1) (0 turns it off), got {self.ema_decay}"
+            )
 
 
 def _as_soft_labels(labels: torch.Tensor) -> torch.Tensor:
     """Int labels (B,) become one-hot rows; a float (B, 10) matrix passes through."""
     if not labels.is_floating_point():
         if labels.ndim != 1:
-            raise ValueError(f"integer labels must be 1-D, got shape {tuple(labels.shape)}")
+            raise ValueError(
+                f"integer labels must be 1-D, got shape {tuple(labels.shape)}"
+            )
         if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) > 9):
             raise ValueError("labels must be digits 0 to 9")
         return F.one_hot(labels.long(), 10).float()
@@ -162,25 +180,40 @@ class Generator(nn.Module):
             c = config.latent_dim + 10
             self.embed = nn.Identity()
             self.body = nn.Sequential(
-                nn.Linear(c, 7 * 7 * c), nn.LeakyReLU(0.2), nn.Unflatten(1, (c, 7, 7)),
-                nn.ConvTranspose2d(c, 128, 4, 2, 1), nn.LeakyReLU(0.2),
-                nn.ConvTranspose2d(128, 128, 4, 2, 1), nn.LeakyReLU(0.2),
-                nn.Conv2d(128, 1, 7, padding=3), nn.Tanh(),
+                nn.Linear(c, 7 * 7 * c),
+                nn.LeakyReLU(0.2),
+                nn.Unflatten(1, (c, 7, 7)),
+                nn.ConvTranspose2d(c, 128, 4, 2, 1),
+                nn.LeakyReLU(0.2),
+                nn.ConvTranspose2d(128, 128, 4, 2, 1),
+                nn.LeakyReLU(0.2),
+                nn.Conv2d(128, 1, 7, padding=3),
+                nn.Tanh(),
             )
             return
         self.embed = nn.Linear(10, config.latent_dim, bias=False)
         if config.arch == "mlp":
             self.body = nn.Sequential(
-                nn.Linear(2 * config.latent_dim, w), nn.BatchNorm1d(w), nn.ReLU(),
-                nn.Linear(w, 2 * w), nn.BatchNorm1d(2 * w), nn.ReLU(),
-                nn.Linear(2 * w, 784), nn.Tanh(),
+                nn.Linear(2 * config.latent_dim, w),
+                nn.BatchNorm1d(w),
+                nn.ReLU(),
+                nn.Linear(w, 2 * w),
+                nn.BatchNorm1d(2 * w),
+                nn.ReLU(),
+                nn.Linear(2 * w, 784),
+                nn.Tanh(),
             )
         else:
             self.body = nn.Sequential(
-                nn.Linear(2 * config.latent_dim, 64 * 7 * 7), nn.BatchNorm1d(64 * 7 * 7), nn.ReLU(),
+                nn.Linear(2 * config.latent_dim, 64 * 7 * 7),
+                nn.BatchNorm1d(64 * 7 * 7),
+                nn.ReLU(),
                 nn.Unflatten(1, (64, 7, 7)),
-                nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.BatchNorm2d(32), nn.ReLU(),
-                nn.ConvTranspose2d(32, 1, 4, 2, 1), nn.Tanh(),
+                nn.ConvTranspose2d(64, 32, 4, 2, 1),
+                nn.BatchNorm2d(32),
+                nn.ReLU(),
+                nn.ConvTranspose2d(32, 1, 4, 2, 1),
+                nn.Tanh(),
             )
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -200,24 +233,37 @@ class Discriminator(nn.Module):
         super().__init__()
         self.projection = config.projection
         w = config.width
-        extra = 0 if config.projection else 10  # one-hot label concatenated to the input
+        extra = (
+            0 if config.projection else 10
+        )  # one-hot label concatenated to the input
         if config.arch == "mlp":
             self.features = nn.Sequential(
-                nn.Linear(784 + extra, 2 * w), nn.LeakyReLU(0.2), nn.Dropout(config.d_dropout),
-                nn.Linear(2 * w, w), nn.LeakyReLU(0.2), nn.Dropout(config.d_dropout),
+                nn.Linear(784 + extra, 2 * w),
+                nn.LeakyReLU(0.2),
+                nn.Dropout(config.d_dropout),
+                nn.Linear(2 * w, w),
+                nn.LeakyReLU(0.2),
+                nn.Dropout(config.d_dropout),
             )
         elif config.arch == "conv":
             self.features = nn.Sequential(
-                nn.Conv2d(1 + extra, 32, 4, 2, 1), nn.LeakyReLU(0.2),
-                nn.Conv2d(32, 64, 4, 2, 1), nn.LeakyReLU(0.2),
-                nn.Flatten(), nn.Linear(64 * 7 * 7, w), nn.LeakyReLU(0.2),
+                nn.Conv2d(1 + extra, 32, 4, 2, 1),
+                nn.LeakyReLU(0.2),
+                nn.Conv2d(32, 64, 4, 2, 1),
+                nn.LeakyReLU(0.2),
+                nn.Flatten(),
+                nn.Linear(64 * 7 * 7, w),
+                nn.LeakyReLU(0.2),
             )
         else:
             w = 128  # the Keras example's global max-pooled features
             self.features = nn.Sequential(
-                nn.Conv2d(1 + extra, 64, 3, 2, 1), nn.LeakyReLU(0.2),
-                nn.Conv2d(64, 128, 3, 2, 1), nn.LeakyReLU(0.2),
-                nn.AdaptiveMaxPool2d(1), nn.Flatten(),
+                nn.Conv2d(1 + extra, 64, 3, 2, 1),
+                nn.LeakyReLU(0.2),
+                nn.Conv2d(64, 128, 3, 2, 1),
+                nn.LeakyReLU(0.2),
+                nn.AdaptiveMaxPool2d(1),
+                nn.Flatten(),
             )
         self.is_mlp = config.arch == "mlp"
         self.out = nn.Linear(w, 1)
@@ -284,8 +330,9 @@ def _adversarial_losses(
 ) -> torch.Tensor:
     if config.loss == "hinge":
         return F.relu(1.0 - real_score).mean() + F.relu(1.0 + fake_score).mean()
-    return (F.binary_cross_entropy_with_logits(real_score, torch.ones_like(real_score))
-            + F.binary_cross_entropy_with_logits(fake_score, torch.zeros_like(fake_score)))
+    return F.binary_cross_entropy_with_logits(
+        real_score, torch.ones_like(real_score)
+    ) + F.binary_cross_entropy_with_logits(fake_score, torch.zeros_like(fake_score))
 
 
 def train_step(
@@ -321,7 +368,9 @@ def train_step(
     if config.loss == "hinge":
         g_loss = -fake_score_g.mean()
     else:
-        g_loss = F.binary_cross_entropy_with_logits(fake_score_g, torch.ones_like(fake_score_g))
+        g_loss = F.binary_cross_entropy_with_logits(
+            fake_score_g, torch.ones_like(fake_score_g)
+        )
     if config.aux_weight > 0:
         g_loss = g_loss + config.aux_weight * F.cross_entropy(fake_class, labels)
     opt_g.zero_grad(set_to_none=True)
@@ -363,7 +412,9 @@ def _callback_wants_generator(callback: Callable[..., Any]) -> bool:
         params = inspect.signature(callback).parameters.values()
     except (TypeError, ValueError):
         return False
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    positional = [
+        p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
     return len(positional) >= 3 or any(p.kind == p.VAR_POSITIONAL for p in params)
 
 
@@ -412,15 +463,19 @@ def train_gan(
     """
     config = config or GANConfig()
     if seconds is None and steps is None:
-        raise ValueError("give a budget: seconds=..., steps=..., or both "
-                         f"(the book uses steps=gan.BOOK_STEPS={BOOK_STEPS})")
+        raise ValueError(
+            "give a budget: seconds=..., steps=..., or both "
+            f"(the book uses steps=gan.BOOK_STEPS={BOOK_STEPS})"
+        )
     if seconds is not None and seconds <= 0:
         raise ValueError(f"seconds must be positive, got {seconds}")
     if steps is not None and steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
     if len(data) < config.batch_size:
-        raise ValueError(f"need at least batch_size={config.batch_size} images, got {len(data)}; "
-                         "use more data or a smaller batch_size")
+        raise ValueError(
+            f"need at least batch_size={config.batch_size} images, got {len(data)}; "
+            "use more data or a smaller batch_size"
+        )
 
     torch.manual_seed(seed)
     generator, discriminator = build_models(config)
@@ -432,8 +487,11 @@ def train_gan(
     rng = torch.Generator().manual_seed(seed)
     real_all = _to_model_range(data.images)
     labels_all = data.labels
-    film_z = torch.randn(10 * FILM_PER_DIGIT, config.latent_dim,
-                         generator=torch.Generator().manual_seed(10_000 + seed))
+    film_z = torch.randn(
+        10 * FILM_PER_DIGIT,
+        config.latent_dim,
+        generator=torch.Generator().manual_seed(10_000 + seed),
+    )
     film_labels = torch.arange(10).repeat_interleave(FILM_PER_DIGIT)
     history: dict[str, Any] = {"step": [], **{k: [] for k in HISTORY_KEYS}, "film": []}
     pass_generator = callback is not None and _callback_wants_generator(callback)
@@ -443,8 +501,13 @@ def train_gan(
         with torch.no_grad():
             frame = _to_image_range(sampler(film_z, film_labels))
         sampler.train()
-        history["film"].append({"step": step, "per_row": FILM_PER_DIGIT,
-                                "images": frame.numpy().astype(np.float32)})
+        history["film"].append(
+            {
+                "step": step,
+                "per_row": FILM_PER_DIGIT,
+                "images": frame.numpy().astype(np.float32),
+            }
+        )
 
     bar = tqdm(total=steps, disable=not progress, desc="training GAN", unit="step")
     started = time.perf_counter()
@@ -461,12 +524,22 @@ def train_gan(
             order, cursor = torch.randperm(len(data), generator=rng), 0
         idx = order[cursor : cursor + config.batch_size]
         cursor += config.batch_size
-        stats = train_step(generator, discriminator, opt_g, opt_d, real_all[idx], labels_all[idx],
-                           config, rng)
+        stats = train_step(
+            generator,
+            discriminator,
+            opt_g,
+            opt_d,
+            real_all[idx],
+            labels_all[idx],
+            config,
+            rng,
+        )
         step += 1
         if average is not None:
             # Warm-up: early on the average would be dominated by the random initial weights.
-            _update_average(average, generator, min(config.ema_decay, (1 + step) / (10 + step)))
+            _update_average(
+                average, generator, min(config.ema_decay, (1 + step) / (10 + step))
+            )
         history["step"].append(step)
         for k in HISTORY_KEYS:
             history[k].append(stats[k])
@@ -493,14 +566,19 @@ def train_gan(
 # Saving, loading and the cache
 # --------------------------------------------------------------------------
 
+
 def _result_to_state(result: TrainResult) -> dict[str, Any]:
     # Plain types and tensors only, so that the file loads with weights_only=True.
-    history: dict[str, Any] = {k: [float(v) for v in result.history.get(k, [])]
-                               for k in HISTORY_KEYS}
+    history: dict[str, Any] = {
+        k: [float(v) for v in result.history.get(k, [])] for k in HISTORY_KEYS
+    }
     history["step"] = [int(s) for s in result.history.get("step", [])]
     history["film"] = [
-        {"step": int(f["step"]), "per_row": int(f["per_row"]),
-         "images": torch.as_tensor(np.asarray(f["images"], dtype=np.float32))}
+        {
+            "step": int(f["step"]),
+            "per_row": int(f["per_row"]),
+            "images": torch.as_tensor(np.asarray(f["images"], dtype=np.float32)),
+        }
         for f in result.history.get("film", [])
     ]
     return {
@@ -526,8 +604,14 @@ def _state_to_result(state: dict[str, Any]) -> TrainResult:
         {"step": f["step"], "per_row": f["per_row"], "images": f["images"].numpy()}
         for f in history.get("film", [])
     ]
-    return TrainResult(generator, discriminator, config, history, int(state["steps"]),
-                       float(state["seconds"]))
+    return TrainResult(
+        generator,
+        discriminator,
+        config,
+        history,
+        int(state["steps"]),
+        float(state["seconds"]),
+    )
 
 
 def save_checkpoint(result: TrainResult, path: str | Path) -> Path:
@@ -555,14 +639,24 @@ def load_checkpoint(path: str | Path) -> TrainResult:
     """
     state = load_checked(path)
     if not isinstance(state, dict) or "generator" not in state or "config" not in state:
-        raise ValueError(f"{path} is not a synthbook GAN checkpoint (write one with train-gan)")
+        raise ValueError(
+            f"{path} is not a synthbook GAN checkpoint (write one with train-gan)"
+        )
     return _state_to_result(state)
 
 
-def checkpoint_path(data: MnistData, config: GANConfig, *, steps: int, seed: int) -> Path:
+def checkpoint_path(
+    data: MnistData, config: GANConfig, *, steps: int, seed: int
+) -> Path:
     """Where :func:`load_or_train` caches this model."""
-    key = make_key(config=asdict(config), data=data.fingerprint(), steps=steps, seed=seed,
-                   threads=torch.get_num_threads(), code=_CODE_VERSION)
+    key = make_key(
+        config=asdict(config),
+        data=data.fingerprint(),
+        steps=steps,
+        seed=seed,
+        threads=torch.get_num_threads(),
+        code=_CODE_VERSION,
+    )
     return cache_dir("gan") / f"gan-{key}.pt"
 
 
@@ -594,6 +688,7 @@ def load_or_train(
 # --------------------------------------------------------------------------
 # Sampling
 # --------------------------------------------------------------------------
+
 
 def sample_latents(
     n: int,
@@ -627,7 +722,9 @@ def sample_latents(
     if latent_dim < 1:
         raise ValueError(f"latent_dim must be positive, got {latent_dim}")
     if truncation is not None and truncation <= 0:
-        raise ValueError(f"truncation must be positive (or None for none), got {truncation}")
+        raise ValueError(
+            f"truncation must be positive (or None for none), got {truncation}"
+        )
     if noise_scale < 0:
         raise ValueError(f"noise_scale must be >= 0, got {noise_scale}")
     rng = torch.Generator().manual_seed(seed)
@@ -638,7 +735,9 @@ def sample_latents(
             if not outside.any():
                 break
             z[outside] = torch.randn(int(outside.sum()), generator=rng)
-        z = z.clamp(-truncation, truncation)  # tiny thresholds may never be met by redrawing
+        z = z.clamp(
+            -truncation, truncation
+        )  # tiny thresholds may never be met by redrawing
     return z * noise_scale
 
 
@@ -677,15 +776,20 @@ def generate(
     """
     if isinstance(labels, int | np.integer):
         if n is None or n < 1:
-            raise ValueError(f"with a single digit, give n >= 1 samples to generate (got n={n})")
+            raise ValueError(
+                f"with a single digit, give n >= 1 samples to generate (got n={n})"
+            )
         if not 0 <= int(labels) <= 9:
             raise ValueError(f"labels must be digits 0 to 9, got {labels}")
         label_tensor = torch.full((n,), int(labels), dtype=torch.int64)
     else:
         if n is not None:
-            raise ValueError("n is only for a single digit; with several labels you get one each")
-        label_tensor = torch.as_tensor(np.asarray(labels) if not torch.is_tensor(labels)
-                                       else labels)
+            raise ValueError(
+                "n is only for a single digit; with several labels you get one each"
+            )
+        label_tensor = torch.as_tensor(
+            np.asarray(labels) if not torch.is_tensor(labels) else labels
+        )
         if not label_tensor.is_floating_point():
             label_tensor = label_tensor.long()
     _as_soft_labels(label_tensor)  # validates shape and range
@@ -693,12 +797,18 @@ def generate(
     if count < 1:
         raise ValueError("no labels given: nothing to generate")
     if z is None:
-        z = sample_latents(count, generator.latent_dim, seed=seed, truncation=truncation,
-                           noise_scale=noise_scale)
+        z = sample_latents(
+            count,
+            generator.latent_dim,
+            seed=seed,
+            truncation=truncation,
+            noise_scale=noise_scale,
+        )
     elif tuple(z.shape) != (count, generator.latent_dim):
         expected = (count, generator.latent_dim)
-        raise ValueError(f"z must have shape {expected} (one row per label), "
-                         f"got {tuple(z.shape)}")
+        raise ValueError(
+            f"z must have shape {expected} (one row per label), got {tuple(z.shape)}"
+        )
     was_training = generator.training
     generator.eval()
     with torch.no_grad():
@@ -742,8 +852,9 @@ def interpolate(
         end = start if z_start is None else base[1]
     for name, vector in (("z_start", start), ("z_end", end)):
         if vector.numel() != generator.latent_dim:
-            raise ValueError(f"{name} must have {generator.latent_dim} values, "
-                             f"got {vector.numel()}")
+            raise ValueError(
+                f"{name} must have {generator.latent_dim} values, got {vector.numel()}"
+            )
     weights = torch.linspace(0.0, 1.0, steps).view(-1, 1)
     z = (1 - weights) * start + weights * end
     labels = torch.zeros(steps, 10)

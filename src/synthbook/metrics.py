@@ -40,19 +40,30 @@ class Classifier(nn.Module):
     def __init__(self, arch: str = "cnn", width: int = 128) -> None:
         super().__init__()
         if arch not in CLASSIFIER_ARCHES:
-            raise ValueError(f"unknown classifier arch {arch!r}: use one of {CLASSIFIER_ARCHES}")
+            raise ValueError(
+                f"unknown classifier arch {arch!r}: use one of {CLASSIFIER_ARCHES}"
+            )
         self.arch = arch
         self.width = width
         if arch == "cnn":
             self.body = nn.Sequential(
-                nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                nn.Flatten(), nn.Linear(32 * 7 * 7, width), nn.ReLU(),
+                nn.Conv2d(1, 16, 3, padding=1),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+                nn.Conv2d(16, 32, 3, padding=1),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+                nn.Flatten(),
+                nn.Linear(32 * 7 * 7, width),
+                nn.ReLU(),
             )
         else:
             self.body = nn.Sequential(
-                nn.Flatten(), nn.Linear(784, 2 * width), nn.ReLU(),
-                nn.Linear(2 * width, width), nn.ReLU(),
+                nn.Flatten(),
+                nn.Linear(784, 2 * width),
+                nn.ReLU(),
+                nn.Linear(2 * width, width),
+                nn.ReLU(),
             )
         self.head = nn.Linear(width, 10)
 
@@ -64,16 +75,24 @@ class Classifier(nn.Module):
     def features(self, images: torch.Tensor, batch: int = 1000) -> np.ndarray:
         """Penultimate-layer activations, ``(N, width)``."""
         self.eval()
-        parts = [self.body(images[i : i + batch].view(-1, 1, 28, 28))
-                 for i in range(0, len(images), batch)]
-        return torch.cat(parts).numpy().astype(np.float64) if parts else np.zeros((0, self.width))
+        parts = [
+            self.body(images[i : i + batch].view(-1, 1, 28, 28))
+            for i in range(0, len(images), batch)
+        ]
+        return (
+            torch.cat(parts).numpy().astype(np.float64)
+            if parts
+            else np.zeros((0, self.width))
+        )
 
     @torch.no_grad()
     def predict_proba(self, images: torch.Tensor, batch: int = 1000) -> np.ndarray:
         """Class probabilities, ``(N, 10)``."""
         self.eval()
-        parts = [F.softmax(self(images[i : i + batch]), dim=1)
-                 for i in range(0, len(images), batch)]
+        parts = [
+            F.softmax(self(images[i : i + batch]), dim=1)
+            for i in range(0, len(images), batch)
+        ]
         return torch.cat(parts).numpy() if parts else np.zeros((0, 10))
 
     def predict(self, images: torch.Tensor) -> np.ndarray:
@@ -85,8 +104,9 @@ def _shift_batch(x: torch.Tensor, max_shift: int, rng: torch.Generator) -> torch
     """Translate each image by up to ``max_shift`` pixels (zero fill), seeded."""
     padded = F.pad(x, (max_shift,) * 4)
     offsets = torch.randint(0, 2 * max_shift + 1, (len(x), 2), generator=rng)
-    return torch.stack([padded[i, r : r + 28, c : c + 28]
-                        for i, (r, c) in enumerate(offsets.tolist())])
+    return torch.stack(
+        [padded[i, r : r + 28, c : c + 28] for i, (r, c) in enumerate(offsets.tolist())]
+    )
 
 
 def train_classifier(
@@ -130,14 +150,18 @@ def train_classifier(
         In eval mode.
     """
     if len(images) != len(labels):
-        raise ValueError(f"{len(images)} images but {len(labels)} labels: give one label per image")
+        raise ValueError(
+            f"{len(images)} images but {len(labels)} labels: give one label per image"
+        )
     if len(images) == 0:
         raise ValueError("cannot train a classifier on no images")
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     if max_shift < 0:
         raise ValueError(f"max_shift must be >= 0, got {max_shift}")
-    y = torch.as_tensor(np.asarray(labels) if not torch.is_tensor(labels) else labels).long()
+    y = torch.as_tensor(
+        np.asarray(labels) if not torch.is_tensor(labels) else labels
+    ).long()
     if int(y.min()) < 0 or int(y.max()) > 9:
         raise ValueError("labels must be digits 0 to 9")
     torch.manual_seed(seed)
@@ -182,8 +206,13 @@ def load_or_train_classifier(
     **settings
         Passed on to :func:`train_classifier` (``epochs``, ``arch``, ...).
     """
-    key = make_key(data=data.fingerprint(), seed=seed, settings=settings,
-                   threads=torch.get_num_threads(), code=_CODE_VERSION)
+    key = make_key(
+        data=data.fingerprint(),
+        seed=seed,
+        settings=settings,
+        threads=torch.get_num_threads(),
+        code=_CODE_VERSION,
+    )
     path = cache_dir(folder) / f"classifier-{key}.pt"
     state = load_or_none(path)
     if state is not None:
@@ -195,7 +224,9 @@ def load_or_train_classifier(
     return model
 
 
-def load_or_train_judge(judge_data: MnistData, *, seed: int = 0, epochs: int = 15) -> Classifier:
+def load_or_train_judge(
+    judge_data: MnistData, *, seed: int = 0, epochs: int = 15
+) -> Classifier:
     """Return the judge classifier for this data, from the cache if it is there.
 
     The judge is trained only on ``judge_data`` (the book's judge split), which
@@ -203,8 +234,9 @@ def load_or_train_judge(judge_data: MnistData, *, seed: int = 0, epochs: int = 1
     Small random shifts of its training digits make it a fairer judge of
     digits that are not centred exactly as MNIST's are.
     """
-    return load_or_train_classifier(judge_data, seed=seed, folder="judge", epochs=epochs,
-                                    max_shift=JUDGE_MAX_SHIFT)
+    return load_or_train_classifier(
+        judge_data, seed=seed, folder="judge", epochs=epochs, max_shift=JUDGE_MAX_SHIFT
+    )
 
 
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
@@ -215,7 +247,9 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     """
     a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
-        raise ValueError(f"feature sets must be 2-D of equal width, got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"feature sets must be 2-D of equal width, got {a.shape} and {b.shape}"
+        )
     if len(a) < 2 or len(b) < 2:
         raise ValueError("each feature set needs at least two rows")
     mu_a, mu_b = a.mean(0), b.mean(0)
@@ -227,8 +261,12 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     eigenvalues, eigenvectors = np.linalg.eigh(cov_a)
     sqrt_a = (eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))) @ eigenvectors.T
     middle = sqrt_a @ cov_b @ sqrt_a
-    trace_root = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0.0, None)).sum()
-    value = float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root)
+    trace_root = np.sqrt(
+        np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0.0, None)
+    ).sum()
+    value = float(
+        ((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root
+    )
     return max(value, 0.0)
 
 
@@ -248,7 +286,9 @@ def knn_precision_recall(
 
     def coverage(reference: np.ndarray, queries: np.ndarray) -> float:
         ref = torch.from_numpy(reference)
-        radii = torch.cdist(ref, ref).kthvalue(k + 1, dim=1).values  # +1 skips the point itself
+        radii = (
+            torch.cdist(ref, ref).kthvalue(k + 1, dim=1).values
+        )  # +1 skips the point itself
         distances = torch.cdist(torch.from_numpy(queries), ref)
         return float((distances <= radii.unsqueeze(0)).any(dim=1).double().mean())
 
@@ -299,7 +339,12 @@ def judge_features(judge: Classifier, images: torch.Tensor) -> np.ndarray:
 
 
 def real_vs_real_frechet(
-    judge: Classifier, first: MnistData, second: MnistData, *, per_class: int = 100, seed: int = 0
+    judge: Classifier,
+    first: MnistData,
+    second: MnistData,
+    *,
+    per_class: int = 100,
+    seed: int = 0,
 ) -> float:
     """Return the Fréchet floor: the distance between two disjoint real sets of equal size.
 
@@ -310,7 +355,9 @@ def real_vs_real_frechet(
     rng = np.random.default_rng(seed)
     a = first.subset(_per_class_pick(first, per_class, rng))
     b = second.subset(_per_class_pick(second, per_class, rng))
-    return frechet_distance(judge_features(judge, a.images), judge_features(judge, b.images))
+    return frechet_distance(
+        judge_features(judge, a.images), judge_features(judge, b.images)
+    )
 
 
 @dataclass(frozen=True)
@@ -319,7 +366,9 @@ class _Sampled:
     labels: torch.Tensor
 
 
-def _class_conditional_samples(generator: nn.Module, per_class: int, seed: int) -> _Sampled:
+def _class_conditional_samples(
+    generator: nn.Module, per_class: int, seed: int
+) -> _Sampled:
     from synthbook import gan
 
     labels = torch.arange(10).repeat_interleave(per_class)
@@ -392,31 +441,43 @@ def evaluate_generator(
     other = splits.test.subset(_per_class_pick(splits.test, per_class, rng))
     real_features = judge_features(judge, reference.images)
     precision, recall = knn_precision_recall(real_features, fake_features)
-    real_model = load_or_train_classifier(splits.train, seed=seed, epochs=GAN_TRAIN_EPOCHS)
+    real_model = load_or_train_classifier(
+        splits.train, seed=seed, epochs=GAN_TRAIN_EPOCHS
+    )
     return {
-        "gan_test": float((judge.predict(sampled.images) == sampled.labels.numpy()).mean()),
-        "gan_train": gan_train_accuracy(generator, splits.test, per_class=gan_train_per_class,
-                                        seed=seed),
+        "gan_test": float(
+            (judge.predict(sampled.images) == sampled.labels.numpy()).mean()
+        ),
+        "gan_train": gan_train_accuracy(
+            generator, splits.test, per_class=gan_train_per_class, seed=seed
+        ),
         "real_train_accuracy": accuracy(real_model, splits.test),
         "judge_accuracy": accuracy(judge, splits.test),
         "frechet": frechet_distance(real_features, fake_features),
-        "frechet_real_vs_real": frechet_distance(real_features,
-                                                 judge_features(judge, other.images)),
+        "frechet_real_vs_real": frechet_distance(
+            real_features, judge_features(judge, other.images)
+        ),
         "precision": precision,
         "recall": recall,
-        "nn_generated_to_train": float(np.median(
-            nearest_neighbour_distances(sampled.images, splits.train.images))),
-        "nn_heldout_to_train": float(np.median(
-            nearest_neighbour_distances(other.images, splits.train.images))),
+        "nn_generated_to_train": float(
+            np.median(nearest_neighbour_distances(sampled.images, splits.train.images))
+        ),
+        "nn_heldout_to_train": float(
+            np.median(nearest_neighbour_distances(other.images, splits.train.images))
+        ),
     }
 
 
-def _per_class_pick(data: MnistData, per_class: int, rng: np.random.Generator) -> np.ndarray:
+def _per_class_pick(
+    data: MnistData, per_class: int, rng: np.random.Generator
+) -> np.ndarray:
     labels = data.labels.numpy()
     picks = []
     for digit in range(10):
         pool = np.flatnonzero(labels == digit)
         if len(pool) < per_class:
-            raise ValueError(f"digit {digit} has {len(pool)} images, fewer than {per_class}")
+            raise ValueError(
+                f"digit {digit} has {len(pool)} images, fewer than {per_class}"
+            )
         picks.append(rng.choice(pool, per_class, replace=False))
     return np.sort(np.concatenate(picks))

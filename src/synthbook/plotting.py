@@ -13,18 +13,29 @@ from torchvision.utils import make_grid
 
 # Okabe-Ito: distinguishable with the common forms of colour blindness.
 OKABE_ITO: tuple[str, ...] = (
-    "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000",
+    "#E69F00",
+    "#56B4E9",
+    "#009E73",
+    "#F0E442",
+    "#0072B2",
+    "#D55E00",
+    "#CC79A7",
+    "#000000",
 )
 
 
-def digit_grid(images: torch.Tensor | np.ndarray, nrow: int = 10, padding: int = 2) -> np.ndarray:
+def digit_grid(
+    images: torch.Tensor | np.ndarray, nrow: int = 10, padding: int = 2
+) -> np.ndarray:
     """Tile ``(N, 28, 28)`` images in ``[0, 1]`` into one 2-D array with ``make_grid``.
 
     Padding is drawn as the background (0), so tiles read as separate digits.
     """
     tensor = torch.as_tensor(np.asarray(images, dtype=np.float32))
     if tensor.ndim != 3:
-        raise ValueError(f"expected images of shape (N, H, W), got {tuple(tensor.shape)}")
+        raise ValueError(
+            f"expected images of shape (N, H, W), got {tuple(tensor.shape)}"
+        )
     grid = make_grid(tensor.unsqueeze(1), nrow=nrow, padding=padding, pad_value=0.0)
     return grid[0].numpy()
 
@@ -86,7 +97,9 @@ def per_class_examples(
     for digit in range(10):
         idx = torch.nonzero(labels == digit).flatten()
         if len(idx) < per_class:
-            raise ValueError(f"digit {digit} has only {len(idx)} images, fewer than {per_class}")
+            raise ValueError(
+                f"digit {digit} has only {len(idx)} images, fewer than {per_class}"
+            )
         pick = idx[torch.randperm(len(idx), generator=generator)[:per_class]]
         rows.append(images[pick])
     return torch.cat(rows)

@@ -21,7 +21,9 @@ class Session:
     device: torch.device
 
     def __str__(self) -> str:
-        return f"seed={self.seed}, torch threads={self.threads}, device={self.device.type}"
+        return (
+            f"seed={self.seed}, torch threads={self.threads}, device={self.device.type}"
+        )
 
 
 def seed_everything(seed: int) -> None:
@@ -63,7 +65,9 @@ def choose_threads(threads: int | None = None) -> int:
     return threads
 
 
-def setup(seed: int = 0, threads: int | None = None, *, verbose: bool = True) -> Session:
+def setup(
+    seed: int = 0, threads: int | None = None, *, verbose: bool = True
+) -> Session:
     """Seed every generator, fix torch's thread count and pick a device.
 
     Call this once at the top of each chapter. The device is CUDA when a GPU is

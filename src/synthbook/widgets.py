@@ -18,7 +18,9 @@ from PIL import Image
 from synthbook.plotting import digit_grid
 
 
-def image_html(pixels: np.ndarray, alt: str, *, scale: int = 3, invert: bool = True) -> str:
+def image_html(
+    pixels: np.ndarray, alt: str, *, scale: int = 3, invert: bool = True
+) -> str:
     """Encode a 2-D array in ``[0, 1]`` as an ``<img>`` tag with alt text.
 
     Parameters
@@ -58,7 +60,9 @@ def digits_html(
 def _latent_dim(generator: torch.nn.Module) -> int:
     dim = getattr(generator, "latent_dim", None)
     if dim is None:
-        raise ValueError("the generator must expose its latent_dim (use synthbook.gan models)")
+        raise ValueError(
+            "the generator must expose its latent_dim (use synthbook.gan models)"
+        )
     return int(dim)
 
 
@@ -126,7 +130,9 @@ def render(
     return digit_grid(images, nrow=count)
 
 
-def _describe(digit: int, blend_toward: int | None, blend: float, noise_scale: float) -> str:
+def _describe(
+    digit: int, blend_toward: int | None, blend: float, noise_scale: float
+) -> str:
     label = f"digit {digit}"
     if blend_toward is not None and blend > 0:
         label = f"a blend of {1 - blend:.0%} digit {digit} and {blend:.0%} digit {blend_toward}"
@@ -141,20 +147,31 @@ def generator_panel(generator: torch.nn.Module, *, digit: int = 8):
     import ipywidgets as widgets
 
     style = {"description_width": "90px"}
-    digit_box = widgets.Dropdown(options=list(range(10)), value=digit, description="digit",
-                                 style=style)
-    toward_box = widgets.Dropdown(options=[("none", None)] + [(str(d), d) for d in range(10)],
-                                  value=None, description="blend toward", style=style)
-    blend_slider = widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05,
-                                       description="blend", style=style)
-    seed_box = widgets.IntSlider(value=0, min=0, max=99, description="seed", style=style)
-    noise_slider = widgets.FloatSlider(value=1.0, min=0.0, max=3.0, step=0.1,
-                                       description="noise scale", style=style)
-    trunc_slider = widgets.FloatSlider(value=0.0, min=0.0, max=3.0, step=0.1,
-                                       description="truncation", style=style)
+    digit_box = widgets.Dropdown(
+        options=list(range(10)), value=digit, description="digit", style=style
+    )
+    toward_box = widgets.Dropdown(
+        options=[("none", None)] + [(str(d), d) for d in range(10)],
+        value=None,
+        description="blend toward",
+        style=style,
+    )
+    blend_slider = widgets.FloatSlider(
+        value=0.5, min=0.0, max=1.0, step=0.05, description="blend", style=style
+    )
+    seed_box = widgets.IntSlider(
+        value=0, min=0, max=99, description="seed", style=style
+    )
+    noise_slider = widgets.FloatSlider(
+        value=1.0, min=0.0, max=3.0, step=0.1, description="noise scale", style=style
+    )
+    trunc_slider = widgets.FloatSlider(
+        value=0.0, min=0.0, max=3.0, step=0.1, description="truncation", style=style
+    )
     shift_sliders = [
-        widgets.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.1, description=f"z{i}",
-                            style=style)
+        widgets.FloatSlider(
+            value=0.0, min=-3.0, max=3.0, step=0.1, description=f"z{i}", style=style
+        )
         for i in range(3)
     ]
     output = widgets.HTML()
@@ -170,22 +187,35 @@ def generator_panel(generator: torch.nn.Module, *, digit: int = 8):
             truncation=trunc_slider.value,
             shifts=tuple(s.value for s in shift_sliders),
         )
-        alt = _describe(digit_box.value, toward_box.value, blend_slider.value, noise_slider.value)
+        alt = _describe(
+            digit_box.value, toward_box.value, blend_slider.value, noise_slider.value
+        )
         output.value = image_html(grid, alt, scale=3)
 
-    controls = [digit_box, toward_box, blend_slider, seed_box, noise_slider, trunc_slider,
-                *shift_sliders]
+    controls = [
+        digit_box,
+        toward_box,
+        blend_slider,
+        seed_box,
+        noise_slider,
+        trunc_slider,
+        *shift_sliders,
+    ]
     for control in controls:
         control.observe(redraw, names="value")
     redraw()
-    return widgets.VBox([
-        widgets.HBox([widgets.VBox(controls[:4]), widgets.VBox(controls[4:])]),
-        output,
-    ])
+    return widgets.VBox(
+        [
+            widgets.HBox([widgets.VBox(controls[:4]), widgets.VBox(controls[4:])]),
+            output,
+        ]
+    )
 
 
 def noise_scale_grid(
-    generator: torch.nn.Module, scales: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0), seed: int = 0
+    generator: torch.nn.Module,
+    scales: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0),
+    seed: int = 0,
 ):
     """Precomputed small multiples: one column per noise scale, one row per digit."""
     import matplotlib.pyplot as plt
@@ -201,7 +231,9 @@ def noise_scale_grid(
         ax.set_title(f"scale {scale:g}")
         ax.set_xticks([])
         ax.set_yticks([2 + 14 + 30 * d for d in range(10)])
-        ax.set_yticklabels([str(d) for d in range(10)] if ax is np.atleast_1d(axes)[0] else [])
+        ax.set_yticklabels(
+            [str(d) for d in range(10)] if ax is np.atleast_1d(axes)[0] else []
+        )
         ax.tick_params(left=False)
     fig.tight_layout()
     return fig

@@ -58,7 +58,9 @@ def make_long_tail(
     MnistData
         The long-tailed data, in the original order.
     """
-    digits = _check_digits([rare_digits] if isinstance(rare_digits, int) else rare_digits)
+    digits = _check_digits(
+        [rare_digits] if isinstance(rare_digits, int) else rare_digits
+    )
     labels = data.labels.numpy()
     rng = np.random.default_rng(seed)
     keep_mask = ~np.isin(labels, digits)
@@ -92,7 +94,9 @@ def style_scores(images: torch.Tensor, measure: str) -> np.ndarray:
     right. ``"ink"`` is the total ink (sum of pixel values): heavy strokes score high.
     """
     if measure not in STYLE_MEASURES:
-        raise ValueError(f"unknown style measure {measure!r}: use one of {STYLE_MEASURES}")
+        raise ValueError(
+            f"unknown style measure {measure!r}: use one of {STYLE_MEASURES}"
+        )
     x = images.reshape(-1, 28, 28).to(torch.float64)
     mass = x.sum(dim=(1, 2)).clamp_min(1e-9)
     if measure == "ink":
@@ -125,7 +129,9 @@ def make_style_tail(
     threshold = float(np.quantile(scores, quantile))
     odd = np.flatnonzero(scores > threshold)
     if not 0 <= keep <= len(odd):
-        raise ValueError(f"keep must be between 0 and {len(odd)} (images above the quantile)")
+        raise ValueError(
+            f"keep must be between 0 and {len(odd)} (images above the quantile)"
+        )
     rng = np.random.default_rng(seed)
     kept = rng.choice(odd, keep, replace=False)
     mask = scores <= threshold
@@ -152,10 +158,14 @@ def perturb(images: torch.Tensor, count: int, seed: int = 0) -> torch.Tensor:
         raise ValueError(f"count must be >= 0, got {count}")
     if len(images) == 0 and count > 0:
         raise ValueError("no source images to perturb")
-    pipeline = transforms.Compose([
-        transforms.RandomAffine(degrees=12, translate=(0.08, 0.08), scale=(0.9, 1.1), shear=8),
-        transforms.ElasticTransform(alpha=12.0, sigma=4.0),
-    ])
+    pipeline = transforms.Compose(
+        [
+            transforms.RandomAffine(
+                degrees=12, translate=(0.08, 0.08), scale=(0.9, 1.1), shear=8
+            ),
+            transforms.ElasticTransform(alpha=12.0, sigma=4.0),
+        ]
+    )
     generator = torch.Generator().manual_seed(seed)
     picks = torch.randint(len(images), (count,), generator=generator) if count else []
     out = torch.empty(count, 28, 28)
@@ -174,7 +184,13 @@ def perturb(images: torch.Tensor, count: int, seed: int = 0) -> torch.Tensor:
 # --------------------------------------------------------------------------
 
 STRATEGIES: tuple[str, ...] = (
-    "none", "oversample", "perturb", "gan", "gan-edge", "gan-interp", "perturb+gan",
+    "none",
+    "oversample",
+    "perturb",
+    "gan",
+    "gan-edge",
+    "gan-interp",
+    "perturb+gan",
 )
 EDGE_NOISE_SCALE = 2.0
 MAX_BLEND = 0.4
@@ -224,7 +240,9 @@ def synthesize(
     from synthbook import gan
 
     if strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
+        raise ValueError(
+            f"unknown strategy {strategy!r}: use one of {', '.join(STRATEGIES)}"
+        )
     if amount < 0:
         raise ValueError(f"the amount of added data must be >= 0, got {amount}")
     _check_digits([digit])
@@ -234,12 +252,23 @@ def synthesize(
     if "+" in strategy:
         first, second = strategy.split("+")
         half = amount // 2
-        return torch.cat([
-            synthesize(first, data, digit, half, seed=seed, generator=generator),
-            synthesize(second, data, digit, amount - half, seed=seed + 1, generator=generator),
-        ])
+        return torch.cat(
+            [
+                synthesize(first, data, digit, half, seed=seed, generator=generator),
+                synthesize(
+                    second,
+                    data,
+                    digit,
+                    amount - half,
+                    seed=seed + 1,
+                    generator=generator,
+                ),
+            ]
+        )
     if strategy == "oversample":
-        picks = torch.randint(len(real), (amount,), generator=torch.Generator().manual_seed(seed))
+        picks = torch.randint(
+            len(real), (amount,), generator=torch.Generator().manual_seed(seed)
+        )
         return real[picks].clone()
     if strategy == "perturb":
         return perturb(real, amount, seed=seed)
@@ -248,10 +277,14 @@ def synthesize(
     if strategy == "gan":
         return gan.generate(generator, digit, amount, seed=seed)
     if strategy == "gan-edge":
-        return gan.generate(generator, digit, amount, seed=seed, noise_scale=EDGE_NOISE_SCALE)
+        return gan.generate(
+            generator, digit, amount, seed=seed, noise_scale=EDGE_NOISE_SCALE
+        )
     # gan-interp: blend the label toward the most confusable digit, keep the rare label.
     other = nearest_other_class(data, digit)
-    weights = torch.rand(amount, generator=torch.Generator().manual_seed(seed)) * MAX_BLEND
+    weights = (
+        torch.rand(amount, generator=torch.Generator().manual_seed(seed)) * MAX_BLEND
+    )
     labels = torch.zeros(amount, 10)
     labels[:, digit] = 1.0 - weights
     labels[:, other] = weights
@@ -284,7 +317,12 @@ class TailExperiment:
     rare_digit: int = 8
     keep: int = 12
     strategies: tuple[str, ...] = (
-        "oversample", "perturb", "gan", "gan-edge", "gan-interp", "perturb+gan",
+        "oversample",
+        "perturb",
+        "gan",
+        "gan-edge",
+        "gan-interp",
+        "perturb+gan",
     )
     amounts: tuple[int, ...] = (48, 288)
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
@@ -299,9 +337,13 @@ class TailExperiment:
             raise ValueError("name at least one strategy to compare with 'none'")
         for strategy in self.strategies:
             if strategy not in STRATEGIES:
-                raise ValueError(f"unknown strategy {strategy!r}: use one of {STRATEGIES}")
+                raise ValueError(
+                    f"unknown strategy {strategy!r}: use one of {STRATEGIES}"
+                )
         if not self.amounts or any(a < 0 for a in self.amounts):
-            raise ValueError(f"amounts must be non-negative and not empty, got {self.amounts}")
+            raise ValueError(
+                f"amounts must be non-negative and not empty, got {self.amounts}"
+            )
         if len(self.seeds) < 1:
             raise ValueError("give at least one seed (the book uses five)")
 
@@ -316,7 +358,9 @@ def _code_version() -> str:
     return digest.hexdigest()[:12]
 
 
-def _per_class(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[list[float], list[float]]:
+def _per_class(
+    y_true: np.ndarray, y_pred: np.ndarray
+) -> tuple[list[float], list[float]]:
     from sklearn.metrics import precision_recall_fscore_support
 
     precision, recall, _, _ = precision_recall_fscore_support(
@@ -326,7 +370,12 @@ def _per_class(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[list[float], lis
 
 
 def run_one_seed(
-    experiment: TailExperiment, splits: Splits, judge: Any, seed: int, *, progress: bool = False
+    experiment: TailExperiment,
+    splits: Splits,
+    judge: Any,
+    seed: int,
+    *,
+    progress: bool = False,
 ) -> list[dict[str, Any]]:
     """Every strategy and amount of ``experiment`` for one seed; one row per condition."""
     from synthbook import gan, metrics
@@ -337,31 +386,50 @@ def run_one_seed(
     # An equal number of real held-out images of the digit: a fair reference for
     # "how close are the synthetic digits to the few they were made from".
     held_out_pool = splits.judge.images[splits.judge.labels == digit]
-    held_out = held_out_pool[torch.randperm(len(held_out_pool),
-                                            generator=torch.Generator().manual_seed(seed))
-                             [: len(kept)]]
+    held_out = held_out_pool[
+        torch.randperm(
+            len(held_out_pool), generator=torch.Generator().manual_seed(seed)
+        )[: len(kept)]
+    ]
     needs_gan = any(s.startswith("gan") or "+gan" in s for s in experiment.strategies)
     generator = None
     if needs_gan:
-        generator = gan.load_or_train(tail, gan.GANConfig(), steps=experiment.gan_steps,
-                                      seed=seed, progress=progress).generator
+        generator = gan.load_or_train(
+            tail,
+            gan.GANConfig(),
+            steps=experiment.gan_steps,
+            seed=seed,
+            progress=progress,
+        ).generator
     rows = []
-    conditions = [("none", 0)] + [(s, a) for s in experiment.strategies for a in experiment.amounts]
+    conditions = [("none", 0)] + [
+        (s, a) for s in experiment.strategies for a in experiment.amounts
+    ]
     for strategy, amount in conditions:
-        added = synthesize(strategy, tail, digit, amount, seed=seed, generator=generator)
+        added = synthesize(
+            strategy, tail, digit, amount, seed=seed, generator=generator
+        )
         images = torch.cat([tail.images, added])
-        labels = torch.cat([tail.labels, torch.full((len(added),), digit, dtype=torch.int64)])
-        model = metrics.train_classifier(images, labels, epochs=experiment.classifier_epochs,
-                                         seed=seed)
+        labels = torch.cat(
+            [tail.labels, torch.full((len(added),), digit, dtype=torch.int64)]
+        )
+        model = metrics.train_classifier(
+            images, labels, epochs=experiment.classifier_epochs, seed=seed
+        )
         predicted = model.predict(splits.test.images)
         truth = splits.test.labels.numpy()
         precision, recall = _per_class(truth, predicted)
         row: dict[str, Any] = {
-            "seed": seed, "strategy": strategy, "amount": amount,
+            "seed": seed,
+            "strategy": strategy,
+            "amount": amount,
             "accuracy": float((predicted == truth).mean()),
-            "rare_recall": recall[digit], "rare_precision": precision[digit],
-            "recall": recall, "precision": precision,
-            "judge_agrees": float("nan"), "closeness": float("nan"),
+            "rare_recall": recall[digit],
+            "rare_precision": precision[digit],
+            "recall": recall,
+            "precision": precision,
+            "judge_agrees": float("nan"),
+            "closeness": float("nan"),
         }
         if len(added):
             row["judge_agrees"] = float((judge.predict(added) == digit).mean())
@@ -397,8 +465,13 @@ def run_tail_experiment(
     settings = {k: v for k, v in asdict(experiment).items() if k != "seeds"}
     rows: list[dict[str, Any]] = []
     for seed in tqdm(experiment.seeds, desc="seeds", disable=not progress):
-        key = make_key(experiment=settings, seed=seed, data=splits.train.fingerprint(),
-                       threads=torch.get_num_threads(), code=_code_version())
+        key = make_key(
+            experiment=settings,
+            seed=seed,
+            data=splits.train.fingerprint(),
+            threads=torch.get_num_threads(),
+            code=_code_version(),
+        )
         path = cache_dir("tails") / f"tails-{key}.pt"
         cached = load_or_none(path)
         if cached is None:
@@ -406,80 +479,3 @@ def run_tail_experiment(
             save_checked(path, cached)
         rows.extend(cached)
     return rows
-
-
-def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
-    """Return the mean and its 95% Student-t interval: ``(mean, low, high)``.
-
-    The interval is mean +/- t(0.975, n-1) * sd / sqrt(n); with one value it
-    has zero width.
-    """
-    from scipy import stats
-
-    array = np.asarray(values, dtype=np.float64)
-    n = len(array)
-    half = float(stats.t.ppf(0.975, n - 1) * array.std(ddof=1) / np.sqrt(n)) if n > 1 else 0.0
-    mean = float(array.mean())
-    return mean, mean - half, mean + half
-
-
-def summarise(rows: list[dict[str, Any]], metric: str = "rare_recall") -> list[dict[str, Any]]:
-    """Mean and 95% confidence interval of ``metric`` per (strategy, amount) over seeds.
-
-    The interval is mean +/- t(0.975, n-1) * sd / sqrt(n), from Student's t.
-    """
-    groups: dict[tuple[str, int], list[float]] = {}
-    for row in rows:
-        groups.setdefault((row["strategy"], row["amount"]), []).append(float(row[metric]))
-    summary = []
-    for (strategy, amount), values in groups.items():
-        mean, low, high = mean_interval(values)
-        summary.append({"strategy": strategy, "amount": amount, "n": len(values),
-                        "mean": mean, "low": low, "high": high})
-    return summary
-
-
-def paired_difference(
-    rows: list[dict[str, Any]],
-    condition: tuple[str, int],
-    baseline: tuple[str, int] = ("none", 0),
-    metric: str = "rare_recall",
-) -> dict[str, Any]:
-    """Mean per-seed difference ``condition - baseline`` of ``metric``, with a 95% interval.
-
-    Every seed runs every condition on the same kept images (and the same
-    GAN), so differences within a seed remove the large seed-to-seed swings
-    that an unpaired comparison of two intervals would include.
-
-    Parameters
-    ----------
-    rows : list of dict
-        Rows from :func:`run_tail_experiment`.
-    condition, baseline : (strategy, amount)
-        The two conditions to compare.
-    metric : str, default "rare_recall"
-
-    Returns
-    -------
-    dict
-        ``mean``, ``low``, ``high`` (of the difference), ``n`` (paired
-        seeds) and ``verdict``: "higher" or "lower" when the interval
-        excludes 0, else "not distinguishable".
-
-    Raises
-    ------
-    ValueError
-        If either condition is missing from ``rows`` for every seed.
-    """
-    def by_seed(which: tuple[str, int]) -> dict[int, float]:
-        return {int(r["seed"]): float(r[metric]) for r in rows
-                if (r["strategy"], int(r["amount"])) == (which[0], int(which[1]))}
-
-    ours, theirs = by_seed(condition), by_seed(baseline)
-    seeds = sorted(set(ours) & set(theirs))
-    if not seeds:
-        raise ValueError(f"no seed has both {condition} and {baseline}: "
-                         "check the strategy names and amounts against the experiment")
-    mean, low, high = mean_interval([ours[s] - theirs[s] for s in seeds])
-    verdict = "higher" if low > 0 else "lower" if high < 0 else "not distinguishable"
-    return {"mean": mean, "low": low, "high": high, "n": len(seeds), "verdict": verdict}

@@ -104,20 +104,30 @@ class DPSettings:
     max_grad_norm: float = 1.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.epsilon, int | float) or not math.isfinite(self.epsilon) \
-                or self.epsilon <= 0:
+        if (
+            not isinstance(self.epsilon, int | float)
+            or not math.isfinite(self.epsilon)
+            or self.epsilon <= 0
+        ):
             raise ValueError(
                 f"epsilon must be a positive, finite number, got {self.epsilon!r}; "
                 "smaller means more private (1 is strong, 10 weak). For no privacy "
-                "guarantee at all, train with synthbook.gan.train_gan instead")
+                "guarantee at all, train with synthbook.gan.train_gan instead"
+            )
         if not 0 < self.delta < 1:
-            raise ValueError(f"delta must be in (0, 1), got {self.delta!r}; use something "
-                             "well below 1 / (number of training images), e.g. 1e-5")
+            raise ValueError(
+                f"delta must be in (0, 1), got {self.delta!r}; use something "
+                "well below 1 / (number of training images), e.g. 1e-5"
+            )
         if not self.max_grad_norm > 0:
-            raise ValueError(f"max_grad_norm must be positive, got {self.max_grad_norm!r}")
+            raise ValueError(
+                f"max_grad_norm must be positive, got {self.max_grad_norm!r}"
+            )
 
 
-def noise_multiplier_for(settings: DPSettings, *, sample_rate: float, steps: int) -> float:
+def noise_multiplier_for(
+    settings: DPSettings, *, sample_rate: float, steps: int
+) -> float:
     """Noise multiplier sigma that spends ``settings.epsilon`` in ``steps`` steps.
 
     Opacus searches for the smallest sigma whose Rényi-DP accounting stays
@@ -134,9 +144,15 @@ def noise_multiplier_for(settings: DPSettings, *, sample_rate: float, steps: int
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
     with _quiet_opacus():
-        return float(get_noise_multiplier(target_epsilon=settings.epsilon,
-                                          target_delta=settings.delta, sample_rate=sample_rate,
-                                          steps=steps, accountant="rdp"))
+        return float(
+            get_noise_multiplier(
+                target_epsilon=settings.epsilon,
+                target_delta=settings.delta,
+                sample_rate=sample_rate,
+                steps=steps,
+                accountant="rdp",
+            )
+        )
 
 
 @dataclass
@@ -166,9 +182,11 @@ class DPTrainResult:
     sample_rate: float
 
     def __str__(self) -> str:
-        return (f"epsilon {self.epsilon:.2f} (delta {self.settings.delta:g}; noise multiplier "
-                f"{self.noise_multiplier:.2f}, clipping norm {self.settings.max_grad_norm:g}, "
-                f"{self.gan.steps:,} steps at sampling rate {self.sample_rate:.4f})")
+        return (
+            f"epsilon {self.epsilon:.2f} (delta {self.settings.delta:g}; noise multiplier "
+            f"{self.noise_multiplier:.2f}, clipping norm {self.settings.max_grad_norm:g}, "
+            f"{self.gan.steps:,} steps at sampling rate {self.sample_rate:.4f})"
+        )
 
 
 def _check_data(data: MnistData, config: gan.GANConfig) -> float:
@@ -179,7 +197,8 @@ def _check_data(data: MnistData, config: gan.GANConfig) -> float:
         raise ValueError(
             f"DP-SGD samples each image with probability batch_size / n, which must be below "
             f"1/2: got {n} images for batch_size={config.batch_size}; use at least "
-            f"{2 * config.batch_size} images or a smaller batch_size")
+            f"{2 * config.batch_size} images or a smaller batch_size"
+        )
     return config.batch_size / n
 
 
@@ -226,9 +245,11 @@ def train_dp_gan(
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
     sample_rate = _check_data(data, config)
     if settings.delta >= 1 / len(data):
-        raise ValueError(f"delta={settings.delta:g} is not below 1 / {len(data)} training "
-                         "images: such a guarantee allows publishing a whole record; use a "
-                         "smaller delta")
+        raise ValueError(
+            f"delta={settings.delta:g} is not below 1 / {len(data)} training "
+            "images: such a guarantee allows publishing a whole record; use a "
+            "smaller delta"
+        )
     sigma = noise_multiplier_for(settings, sample_rate=sample_rate, steps=steps)
 
     torch.manual_seed(seed)
@@ -238,28 +259,50 @@ def train_dp_gan(
     betas = (config.beta1, config.beta2)
     with _quiet_opacus():
         private_d = GradSampleModuleFastGradientClipping(
-            discriminator, loss_reduction="sum", max_grad_norm=settings.max_grad_norm,
-            use_ghost_clipping=True)
+            discriminator,
+            loss_reduction="sum",
+            max_grad_norm=settings.max_grad_norm,
+            use_ghost_clipping=True,
+        )
         opt_d = DPOptimizerFastGradientClipping(
             torch.optim.Adam(private_d.parameters(), lr=config.lr_d, betas=betas),
-            noise_multiplier=sigma, max_grad_norm=settings.max_grad_norm,
-            expected_batch_size=config.batch_size, loss_reduction="sum",
-            generator=torch.Generator().manual_seed(20_000 + seed))
+            noise_multiplier=sigma,
+            max_grad_norm=settings.max_grad_norm,
+            expected_batch_size=config.batch_size,
+            loss_reduction="sum",
+            generator=torch.Generator().manual_seed(20_000 + seed),
+        )
         opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr_g, betas=betas)
         accountant = RDPAccountant()
         rng = torch.Generator().manual_seed(seed)
         real_all = data.images.view(-1, 1, 28, 28) * 2.0 - 1.0
         labels_all = data.labels
-        history: dict[str, Any] = {"step": [], **{k: [] for k in gan.HISTORY_KEYS}, "film": []}
-        bar = tqdm(total=steps, disable=not progress, desc="training DP-GAN", unit="step")
+        history: dict[str, Any] = {
+            "step": [],
+            **{k: [] for k in gan.HISTORY_KEYS},
+            "film": [],
+        }
+        bar = tqdm(
+            total=steps, disable=not progress, desc="training DP-GAN", unit="step"
+        )
         started = time.perf_counter()
         for step in range(1, steps + 1):
-            stats = _dp_step(generator, private_d, opt_g, opt_d, real_all, labels_all,
-                             sample_rate, config, rng)
+            stats = _dp_step(
+                generator,
+                private_d,
+                opt_g,
+                opt_d,
+                real_all,
+                labels_all,
+                sample_rate,
+                config,
+                rng,
+            )
             accountant.step(noise_multiplier=sigma, sample_rate=sample_rate)
             if average is not None:
-                gan._update_average(average, generator,
-                                    min(config.ema_decay, (1 + step) / (10 + step)))
+                gan._update_average(
+                    average, generator, min(config.ema_decay, (1 + step) / (10 + step))
+                )
             history["step"].append(step)
             for key in gan.HISTORY_KEYS:
                 history[key].append(stats[key])
@@ -294,21 +337,27 @@ def _dp_step(
     fake = generator(z, fake_labels)
 
     # One batch of real and generated rows; every row's gradient is clipped.
-    scores, logits = private_d(torch.cat([real, fake.detach()]), torch.cat([labels, fake_labels]))
+    scores, logits = private_d(
+        torch.cat([real, fake.detach()]), torch.cat([labels, fake_labels])
+    )
     real_score, fake_score = scores[:n_real], scores[n_real:]
     if config.loss == "hinge":
         real_loss, fake_loss = F.relu(1.0 - real_score), F.relu(1.0 + fake_score)
     else:
         real_loss = F.binary_cross_entropy_with_logits(
-            real_score, torch.ones_like(real_score), reduction="none")
+            real_score, torch.ones_like(real_score), reduction="none"
+        )
         fake_loss = F.binary_cross_entropy_with_logits(
-            fake_score, torch.zeros_like(fake_score), reduction="none")
+            fake_score, torch.zeros_like(fake_score), reduction="none"
+        )
     if config.aux_weight > 0:
         real_loss = real_loss + config.aux_weight * F.cross_entropy(
-            logits[:n_real], labels, reduction="none")
+            logits[:n_real], labels, reduction="none"
+        )
     opt_d.zero_grad(set_to_none=True)
-    DPTensorFastGradientClipping(private_d, opt_d, torch.cat([real_loss, fake_loss]),
-                                 loss_reduction="sum").backward()
+    DPTensorFastGradientClipping(
+        private_d, opt_d, torch.cat([real_loss, fake_loss]), loss_reduction="sum"
+    ).backward()
     opt_d.step()
 
     # The generator's update reads the (private) discriminator: no per-example norms needed.
@@ -317,7 +366,9 @@ def _dp_step(
     if config.loss == "hinge":
         g_loss = -fake_score_g.mean()
     else:
-        g_loss = F.binary_cross_entropy_with_logits(fake_score_g, torch.ones_like(fake_score_g))
+        g_loss = F.binary_cross_entropy_with_logits(
+            fake_score_g, torch.ones_like(fake_score_g)
+        )
     if config.aux_weight > 0:
         g_loss = g_loss + config.aux_weight * F.cross_entropy(fake_class, fake_labels)
     opt_g.zero_grad(set_to_none=True)
@@ -327,13 +378,18 @@ def _dp_step(
     opt_d.zero_grad(set_to_none=True)  # drop what the generator's pass left on D
 
     with torch.no_grad():
-        correct = ((real_score > 0).float().mean() if n_real else torch.tensor(0.5)) \
-            + (fake_score < 0).float().mean()
-    d_loss = (real_loss.detach().sum() + fake_loss.detach().sum()) / max(1, n_real + len(fake_loss))
+        correct = ((real_score > 0).float().mean() if n_real else torch.tensor(0.5)) + (
+            fake_score < 0
+        ).float().mean()
+    d_loss = (real_loss.detach().sum() + fake_loss.detach().sum()) / max(
+        1, n_real + len(fake_loss)
+    )
     return {
         "g_loss": float(g_loss.detach()),
         "d_loss": float(d_loss),
-        "d_real": float(torch.sigmoid(real_score.detach()).mean()) if n_real else float("nan"),
+        "d_real": float(torch.sigmoid(real_score.detach()).mean())
+        if n_real
+        else float("nan"),
         "d_fake": float(torch.sigmoid(fake_score.detach()).mean()),
         "d_accuracy": float(correct / 2),
     }
@@ -342,17 +398,37 @@ def _dp_step(
 def _training_code_version() -> str:
     # Only the code that shapes a trained model: editing the curve or its figure
     # must not throw away the cached models.
-    parts = [inspect.getsource(obj) for obj in (DPSettings, noise_multiplier_for, _check_data,
-                                                 train_dp_gan, _dp_step)]
+    parts = [
+        inspect.getsource(obj)
+        for obj in (
+            DPSettings,
+            noise_multiplier_for,
+            _check_data,
+            train_dp_gan,
+            _dp_step,
+        )
+    ]
     digest = hashlib.sha256("".join(parts).encode()).hexdigest()[:12]
     return f"{gan._CODE_VERSION}-{digest}"
 
 
-def _checkpoint_path(data: MnistData, settings: DPSettings, config: gan.GANConfig, *,
-                     steps: int, seed: int) -> Path:
-    key = make_key(config=asdict(config), dp=asdict(settings), data=data.fingerprint(),
-                   steps=steps, seed=seed, threads=torch.get_num_threads(),
-                   code=_training_code_version())
+def _checkpoint_path(
+    data: MnistData,
+    settings: DPSettings,
+    config: gan.GANConfig,
+    *,
+    steps: int,
+    seed: int,
+) -> Path:
+    key = make_key(
+        config=asdict(config),
+        dp=asdict(settings),
+        data=data.fingerprint(),
+        steps=steps,
+        seed=seed,
+        threads=torch.get_num_threads(),
+        code=_training_code_version(),
+    )
     return cache_dir("dp-gan") / f"dp-gan-{key}.pt"
 
 
@@ -376,22 +452,33 @@ def load_or_train_dp_gan(
     path = _checkpoint_path(data, settings, config, steps=steps, seed=seed)
     state = load_or_none(path)
     if state is not None:
-        return DPTrainResult(gan._state_to_result(state["gan"]), DPSettings(**state["settings"]),
-                             float(state["epsilon"]), float(state["noise_multiplier"]),
-                             float(state["sample_rate"]))
-    result = train_dp_gan(data, settings, config, steps=steps, seed=seed, progress=progress)
-    save_checked(path, {"gan": gan._result_to_state(result.gan),
-                        "settings": asdict(result.settings), "epsilon": result.epsilon,
-                        "noise_multiplier": result.noise_multiplier,
-                        "sample_rate": result.sample_rate})
+        return DPTrainResult(
+            gan._state_to_result(state["gan"]),
+            DPSettings(**state["settings"]),
+            float(state["epsilon"]),
+            float(state["noise_multiplier"]),
+            float(state["sample_rate"]),
+        )
+    result = train_dp_gan(
+        data, settings, config, steps=steps, seed=seed, progress=progress
+    )
+    save_checked(
+        path,
+        {
+            "gan": gan._result_to_state(result.gan),
+            "settings": asdict(result.settings),
+            "epsilon": result.epsilon,
+            "noise_multiplier": result.noise_multiplier,
+            "sample_rate": result.sample_rate,
+        },
+    )
     return result
-
-
 
 
 # --------------------------------------------------------------------------
 # What a budget guarantees, and the privacy/fidelity curve
 # --------------------------------------------------------------------------
+
 
 def auc_ceiling(epsilon: float, delta: float = DEFAULT_DELTA) -> float:
     """Return the highest ROC AUC any membership attack can reach against (epsilon, delta)-DP.
@@ -414,9 +501,12 @@ def auc_ceiling(epsilon: float, delta: float = DEFAULT_DELTA) -> float:
     if math.isinf(epsilon):
         return 1.0
     fpr = torch.linspace(0.0, 1.0, 20_001, dtype=torch.float64)
-    tpr = torch.minimum(math.exp(epsilon) * fpr + delta,
-                        1.0 - math.exp(-epsilon) * (1.0 - delta - fpr)).clamp(0.0, 1.0)
-    tpr = torch.maximum(tpr, fpr)  # an attack can always do at least as well as guessing
+    tpr = torch.minimum(
+        math.exp(epsilon) * fpr + delta, 1.0 - math.exp(-epsilon) * (1.0 - delta - fpr)
+    ).clamp(0.0, 1.0)
+    tpr = torch.maximum(
+        tpr, fpr
+    )  # an attack can always do at least as well as guessing
     return float(torch.trapezoid(tpr, fpr))
 
 
@@ -447,7 +537,7 @@ class CurvePoint:
     frechet_ratio : float
         Fréchet distance of generated to real training digits (judge features),
         divided by that of real held-out to real training digits.
-    attacks : dict of str to synthbook.belonging.AttackAUC
+    attacks : dict of str to synthbook.chapters.too_real.AttackAUC
         ``"white-box"`` and ``"black-box"`` membership attacks.
     ceiling : float
         The AUC no attack can exceed at this epsilon (:func:`auc_ceiling`).
@@ -470,11 +560,18 @@ class CurvePoint:
 
 
 def evaluate_point(
-    label: str, result: gan.TrainResult, splits: Any, judge: Any, *, epsilon: float,
-    noise_multiplier: float, seed: int = 0,
+    label: str,
+    result: gan.TrainResult,
+    splits: Any,
+    judge: Any,
+    *,
+    epsilon: float,
+    noise_multiplier: float,
+    seed: int = 0,
 ) -> CurvePoint:
     """Score one trained GAN for the curve: fidelity (judge) and the two attacks."""
-    from synthbook import belonging, metrics
+    from synthbook import metrics
+    from synthbook.chapters import too_real
     from synthbook.data import balanced_subset
 
     labels = torch.arange(10).repeat_interleave(100)
@@ -484,15 +581,29 @@ def evaluate_point(
     reference = balanced_subset(splits.train, 100, seed=seed)
     other = balanced_subset(splits.test, 100, seed=seed)
     real_features = metrics.judge_features(judge, reference.images)
-    ratio = (metrics.frechet_distance(real_features, metrics.judge_features(judge, images))
-             / metrics.frechet_distance(real_features, metrics.judge_features(judge, other.images)))
-    pool = gan.generate(result.generator, torch.arange(10).repeat_interleave(300), seed=seed + 2)
+    ratio = metrics.frechet_distance(
+        real_features, metrics.judge_features(judge, images)
+    ) / metrics.frechet_distance(
+        real_features, metrics.judge_features(judge, other.images)
+    )
+    pool = gan.generate(
+        result.generator, torch.arange(10).repeat_interleave(300), seed=seed + 2
+    )
     members = balanced_subset(splits.train, 100, seed=seed)
-    attacks = belonging.membership_aucs(result, members, splits.test, pool, seed=seed)
-    return CurvePoint(label, epsilon, noise_multiplier, float(hits.mean()),
-                      hits.reshape(10, -1).mean(axis=1),
-                      np.bincount(read_as, minlength=10) / len(read_as), float(ratio), attacks,
-                      auc_ceiling(epsilon), float(result.seconds), result)
+    attacks = too_real.membership_aucs(result, members, splits.test, pool, seed=seed)
+    return CurvePoint(
+        label,
+        epsilon,
+        noise_multiplier,
+        float(hits.mean()),
+        hits.reshape(10, -1).mean(axis=1),
+        np.bincount(read_as, minlength=10) / len(read_as),
+        float(ratio),
+        attacks,
+        auc_ceiling(epsilon),
+        float(result.seconds),
+        result,
+    )
 
 
 def privacy_fidelity_curve(
@@ -515,15 +626,34 @@ def privacy_fidelity_curve(
         raise ValueError("give at least one epsilon")
     points = []
     for epsilon in sorted(epsilons):
-        trained = load_or_train_dp_gan(splits.train, DPSettings(epsilon), steps=steps, seed=seed,
-                                       progress=progress)
-        points.append(evaluate_point(f"epsilon = {epsilon:g}", trained.gan, splits, judge,
-                                     epsilon=trained.epsilon,
-                                     noise_multiplier=trained.noise_multiplier, seed=seed))
-    plain = gan.load_or_train(splits.train, gan.GANConfig(), steps=steps, seed=seed,
-                              progress=progress)
-    points.append(evaluate_point("no DP", plain, splits, judge, epsilon=math.inf,
-                                 noise_multiplier=0.0, seed=seed))
+        trained = load_or_train_dp_gan(
+            splits.train, DPSettings(epsilon), steps=steps, seed=seed, progress=progress
+        )
+        points.append(
+            evaluate_point(
+                f"epsilon = {epsilon:g}",
+                trained.gan,
+                splits,
+                judge,
+                epsilon=trained.epsilon,
+                noise_multiplier=trained.noise_multiplier,
+                seed=seed,
+            )
+        )
+    plain = gan.load_or_train(
+        splits.train, gan.GANConfig(), steps=steps, seed=seed, progress=progress
+    )
+    points.append(
+        evaluate_point(
+            "no DP",
+            plain,
+            splits,
+            judge,
+            epsilon=math.inf,
+            noise_multiplier=0.0,
+            seed=seed,
+        )
+    )
     return points
 
 
@@ -538,21 +668,44 @@ def plot_privacy_fidelity(points: list[CurvePoint]) -> Any:
     x = np.arange(len(points))
     names = [p.label.replace("epsilon", "ε") for p in points]
     fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 3.6))
-    left.plot(x, [p.gan_test for p in points], "o-", color=OKABE_ITO[4], label="GAN-test accuracy")
+    left.plot(
+        x,
+        [p.gan_test for p in points],
+        "o-",
+        color=OKABE_ITO[4],
+        label="GAN-test accuracy",
+    )
     left.axhline(0.1, color="grey", linestyle=":", linewidth=1)
     left.text(x[0], 0.12, "chance (0.1)", color="grey", fontsize=8)
     left.set_ylim(0, 1.02)
     left.set_ylabel("judge reads the digit asked for")
     left.set_title("fidelity", fontsize=10)
-    for offset, (name, colour) in zip((-0.08, 0.08), (("white-box", OKABE_ITO[5]),
-                                                      ("black-box", OKABE_ITO[1])), strict=True):
+    for offset, (name, colour) in zip(
+        (-0.08, 0.08),
+        (("white-box", OKABE_ITO[5]), ("black-box", OKABE_ITO[1])),
+        strict=True,
+    ):
         res = [p.attacks[name] for p in points]
-        right.errorbar(x + offset, [r.auc for r in res],
-                       yerr=[[r.auc - r.low for r in res], [r.high - r.auc for r in res]],
-                       fmt="o", capsize=3, color=colour, label=f"{name} attack")
-    private = [i for i, p in enumerate(points) if np.isfinite(p.epsilon)]  # no ceiling without DP
-    right.plot(x[private], [points[i].ceiling for i in private], "_", markersize=22,
-               color="black", label="DP ceiling for any attack")
+        right.errorbar(
+            x + offset,
+            [r.auc for r in res],
+            yerr=[[r.auc - r.low for r in res], [r.high - r.auc for r in res]],
+            fmt="o",
+            capsize=3,
+            color=colour,
+            label=f"{name} attack",
+        )
+    private = [
+        i for i, p in enumerate(points) if np.isfinite(p.epsilon)
+    ]  # no ceiling without DP
+    right.plot(
+        x[private],
+        [points[i].ceiling for i in private],
+        "_",
+        markersize=22,
+        color="black",
+        label="DP ceiling for any attack",
+    )
     right.axhline(0.5, color="grey", linestyle=":", linewidth=1)
     right.set_ylim(0.4, 1.02)
     right.set_ylabel("membership attack ROC AUC")

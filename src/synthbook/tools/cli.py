@@ -21,12 +21,15 @@ def _cmd_data(args: argparse.Namespace) -> int:
         f"splits (seed {args.seed}): train {len(splits.train):,}, "
         f"judge {len(splits.judge):,}, test {len(splits.test):,}"
     )
-    print("per-class counts in train:", " ".join(str(c) for c in splits.train.class_counts()))
+    print(
+        "per-class counts in train:",
+        " ".join(str(c) for c in splits.train.class_counts()),
+    )
     return 0
 
 
 def _cmd_exercises(args: argparse.Namespace) -> int:
-    from synthbook.exercises import check_generated, find_root, generate
+    from synthbook.tools.exercises import check_generated, find_root, generate
 
     root = find_root(args.root)
     if args.check:
@@ -34,7 +37,10 @@ def _cmd_exercises(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"out of date: {problem}", file=sys.stderr)
         if problems:
-            print("run `python -m synthbook exercises` and commit the result", file=sys.stderr)
+            print(
+                "run `python -m synthbook exercises` and commit the result",
+                file=sys.stderr,
+            )
             return 1
         print("exercise notebooks and pages match their sources")
         return 0
@@ -46,34 +52,52 @@ def _cmd_exercises(args: argparse.Namespace) -> int:
 
 
 def _cmd_boundaries(args: argparse.Namespace) -> int:
-    from synthbook import boundaries
+    from synthbook.chapters import separating_power
     from synthbook.data import book_splits, load_mnist
     from synthbook.repro import setup
 
     # Check the cheap things before loading data and models.
-    digits = boundaries.check_digits(args.pair)
-    boundaries.check_amount(args.amount)
-    boundaries.check_rule(args.rule)
-    boundaries.blend_plan(digits, 0, args.oddness)
+    digits = separating_power.check_digits(args.pair)
+    separating_power.check_amount(args.amount)
+    separating_power.check_rule(args.rule)
+    separating_power.blend_plan(digits, 0, args.oddness)
     from synthbook import gan, metrics
 
     setup(seed=args.seed, verbose=False)
     splits = book_splits(load_mnist(args.data), seed=0)
     # The same call as the chapters, so the GAN and judge come from the shared cache.
-    trained = gan.load_or_train(splits.train, gan.GANConfig(), steps=gan.BOOK_STEPS, seed=0)
+    trained = gan.load_or_train(
+        splits.train, gan.GANConfig(), steps=gan.BOOK_STEPS, seed=0
+    )
     judge = metrics.load_or_train_judge(splits.judge, seed=0)
-    problem = boundaries.build_problem(splits.train, splits.test, digits,
-                                       projection=args.projection)
+    problem = separating_power.build_problem(
+        splits.train, splits.test, digits, projection=args.projection
+    )
     source = None if args.ask_for == "all" else digits[0]
-    pool = boundaries.make_pool(trained.generator, problem, size=max(args.amount, 1),
-                                oddness=args.oddness, noise_scale=args.noise_scale,
-                                seed=args.seed, judge=judge, source=source)
-    result = boundaries.run_condition(problem, pool, amount=args.amount, rule=args.rule,
-                                      model=args.model, seed=args.seed)
+    pool = separating_power.make_pool(
+        trained.generator,
+        problem,
+        size=max(args.amount, 1),
+        oddness=args.oddness,
+        noise_scale=args.noise_scale,
+        seed=args.seed,
+        judge=judge,
+        source=source,
+    )
+    result = separating_power.run_condition(
+        problem,
+        pool,
+        amount=args.amount,
+        rule=args.rule,
+        model=args.model,
+        seed=args.seed,
+    )
     asked = "every digit in turn" if source is None else f"only {source}s"
-    print(f"digits {' / '.join(map(str, digits))}, {args.projection.upper()} view, "
-          f"{args.model} classifier; +{args.amount} synthetic ({asked}, oddness "
-          f"{args.oddness:g}, noise scale {args.noise_scale:g}) labelled by {args.rule!r}")
+    print(
+        f"digits {' / '.join(map(str, digits))}, {args.projection.upper()} view, "
+        f"{args.model} classifier; +{args.amount} synthetic ({asked}, oddness "
+        f"{args.oddness:g}, noise scale {args.noise_scale:g}) labelled by {args.rule!r}"
+    )
     print(result.shift.summary())
     return 0
 
@@ -85,14 +109,17 @@ def _cmd_train_gan(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if out.exists() and not args.force:
-        raise ValueError(f"{out} exists; choose another --out or pass --force to replace it")
+        raise ValueError(
+            f"{out} exists; choose another --out or pass --force to replace it"
+        )
     if args.seconds is None and args.steps is None:
         raise ValueError("give a budget: --seconds, --steps, or both")
     setup(args.seed)
     splits = book_splits(load_mnist(args.data), seed=args.seed)
     config = gan.GANConfig(arch=args.arch)
-    result = gan.train_gan(splits.train, config, seconds=args.seconds, steps=args.steps,
-                           seed=args.seed)
+    result = gan.train_gan(
+        splits.train, config, seconds=args.seconds, steps=args.steps, seed=args.seed
+    )
     gan.save_checkpoint(result, out)
     print(f"trained {result.steps:,} steps in {result.seconds:.1f} s; wrote {out}")
     return 0
@@ -111,22 +138,27 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     if out.suffix != ".npz":
         raise ValueError(f"--out must end in .npz, got {out}")
     if out.exists() and not args.force:
-        raise ValueError(f"{out} exists; choose another --out or pass --force to replace it")
+        raise ValueError(
+            f"{out} exists; choose another --out or pass --force to replace it"
+        )
     if args.per_class < 1:
         raise ValueError("--per-class must be at least 1")
     result = gan.load_checkpoint(args.checkpoint)
     labels = torch.arange(10).repeat_interleave(args.per_class)
     images = gan.generate(result.generator, labels, seed=args.seed)
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, images=images.numpy().astype(np.float32),
-                        labels=labels.numpy().astype(np.int64))
+    np.savez_compressed(
+        buffer,
+        images=images.numpy().astype(np.float32),
+        labels=labels.numpy().astype(np.int64),
+    )
     write_atomic(out, buffer.getvalue())
     print(f"wrote {len(labels):,} samples ({args.per_class} per digit) to {out}")
     return 0
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from synthbook import bench
+    from synthbook.tools import bench
 
     kwargs = {"seconds": args.seconds} if args.seconds is not None else {}
     bench.run(args.name, **kwargs)
@@ -134,7 +166,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_belonging(args: argparse.Namespace) -> int:
-    from synthbook import bench
+    from synthbook.tools import bench
 
     bench.bench_privacy(data_source=args.data, seed=args.seed)
     return 0
@@ -151,11 +183,18 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     setup(seed=0)
     splits = book_splits(load_mnist(args.data), seed=0)
     start = time.perf_counter()
-    gan.load_or_train(splits.train, gan.GANConfig(), steps=gan.BOOK_STEPS, seed=0,
-                      progress=not args.quiet)
+    gan.load_or_train(
+        splits.train,
+        gan.GANConfig(),
+        steps=gan.BOOK_STEPS,
+        seed=0,
+        progress=not args.quiet,
+    )
     metrics.load_or_train_judge(splits.judge, seed=0)
-    print(f"the book's GAN ({gan.BOOK_STEPS:,} steps) and the judge are in the cache "
-          f"({time.perf_counter() - start:.0f} s)")
+    print(
+        f"the book's GAN ({gan.BOOK_STEPS:,} steps) and the judge are in the cache "
+        f"({time.perf_counter() - start:.0f} s)"
+    )
     return 0
 
 
@@ -167,46 +206,89 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    data = commands.add_parser("data", help="load MNIST and say which source and splits are used")
-    data.add_argument("--data", choices=["auto", "mnist", "embedded"], default=None,
-                      help="MNIST source (default: $SYNTHBOOK_DATA, else auto)")
+    data = commands.add_parser(
+        "data", help="load MNIST and say which source and splits are used"
+    )
+    data.add_argument(
+        "--data",
+        choices=["auto", "mnist", "embedded"],
+        default=None,
+        help="MNIST source (default: $SYNTHBOOK_DATA, else auto)",
+    )
     data.add_argument("--seed", type=int, default=0)
     data.set_defaults(handler=_cmd_data)
 
     exercises = commands.add_parser(
         "exercises", help="generate learner and solution notebooks and book pages"
     )
-    exercises.add_argument("--check", action="store_true",
-                           help="write nothing; exit 1 if generated files differ from sources")
-    exercises.add_argument("--root", default=None,
-                           help="repository folder (default: found from the current folder)")
+    exercises.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if generated files differ from sources",
+    )
+    exercises.add_argument(
+        "--root",
+        default=None,
+        help="repository folder (default: found from the current folder)",
+    )
     exercises.set_defaults(handler=_cmd_exercises)
 
     bnd = commands.add_parser(
-        "boundaries", help="add synthetic digits to a 2-D classifier and measure the boundary shift"
+        "boundaries",
+        help="add synthetic digits to a 2-D classifier and measure the boundary shift",
     )
-    bnd.add_argument("--pair", type=int, nargs="+", default=[4, 9], metavar="DIGIT",
-                     help="two (or three) confusable digits (default: 4 9)")
-    bnd.add_argument("--amount", type=int, default=200,
-                     help="synthetic digits to add (default: 200)")
-    bnd.add_argument("--rule", default="conditioning",
-                     help="labelling rule: conditioning, judge or nearest (default: conditioning)")
-    bnd.add_argument("--oddness", type=float, default=0.3,
-                     help="blend weight toward the next digit, 0 to 0.5 (default: 0.3)")
-    bnd.add_argument("--noise-scale", type=float, default=1.0,
-                     help="multiplies the generator's noise (default: 1)")
-    bnd.add_argument("--ask-for", choices=["first", "all"], default="first",
-                     help="ask the generator for the first digit only, or all in turn")
+    bnd.add_argument(
+        "--pair",
+        type=int,
+        nargs="+",
+        default=[4, 9],
+        metavar="DIGIT",
+        help="two (or three) confusable digits (default: 4 9)",
+    )
+    bnd.add_argument(
+        "--amount", type=int, default=200, help="synthetic digits to add (default: 200)"
+    )
+    bnd.add_argument(
+        "--rule",
+        default="conditioning",
+        help="labelling rule: conditioning, judge or nearest (default: conditioning)",
+    )
+    bnd.add_argument(
+        "--oddness",
+        type=float,
+        default=0.3,
+        help="blend weight toward the next digit, 0 to 0.5 (default: 0.3)",
+    )
+    bnd.add_argument(
+        "--noise-scale",
+        type=float,
+        default=1.0,
+        help="multiplies the generator's noise (default: 1)",
+    )
+    bnd.add_argument(
+        "--ask-for",
+        choices=["first", "all"],
+        default="first",
+        help="ask the generator for the first digit only, or all in turn",
+    )
     bnd.add_argument("--model", choices=["logistic", "mlp"], default="logistic")
     bnd.add_argument("--projection", choices=["pls", "pca"], default="pls")
-    bnd.add_argument("--data", choices=["auto", "mnist", "embedded"], default=None,
-                     help="MNIST source (default: $SYNTHBOOK_DATA, else auto)")
+    bnd.add_argument(
+        "--data",
+        choices=["auto", "mnist", "embedded"],
+        default=None,
+        help="MNIST source (default: $SYNTHBOOK_DATA, else auto)",
+    )
     bnd.add_argument("--seed", type=int, default=0)
     bnd.set_defaults(handler=_cmd_boundaries)
 
-    train = commands.add_parser("train-gan", help="train the conditional GAN and save a checkpoint")
+    train = commands.add_parser(
+        "train-gan", help="train the conditional GAN and save a checkpoint"
+    )
     train.add_argument("--seconds", type=float, default=None, help="wall-clock budget")
-    train.add_argument("--steps", type=int, default=None, help="step budget (reproducible)")
+    train.add_argument(
+        "--steps", type=int, default=None, help="step budget (reproducible)"
+    )
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--arch", choices=["mlp", "conv"], default="mlp")
     train.add_argument("--data", choices=["auto", "mnist", "embedded"], default=None)
@@ -214,34 +296,52 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--force", action="store_true", help="replace an existing --out")
     train.set_defaults(handler=_cmd_train_gan)
 
-    sample = commands.add_parser("sample", help="draw class-conditional samples into an .npz")
+    sample = commands.add_parser(
+        "sample", help="draw class-conditional samples into an .npz"
+    )
     sample.add_argument("--checkpoint", required=True)
     sample.add_argument("--per-class", type=int, default=100)
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--out", required=True, help=".npz file with images and labels")
-    sample.add_argument("--force", action="store_true", help="replace an existing --out")
+    sample.add_argument(
+        "--force", action="store_true", help="replace an existing --out"
+    )
     sample.set_defaults(handler=_cmd_sample)
 
-    bench = commands.add_parser("bench", help="print benchmark numbers (gan, tails, privacy)")
+    bench = commands.add_parser(
+        "bench", help="print benchmark numbers (gan, tails, privacy)"
+    )
     bench.add_argument("name", help="which benchmark: gan, tails or privacy")
-    bench.add_argument("--seconds", type=float, default=None, help="training budget (gan)")
+    bench.add_argument(
+        "--seconds", type=float, default=None, help="training budget (gan)"
+    )
     bench.set_defaults(handler=_cmd_bench)
 
     belong = commands.add_parser(
-        "belonging", help="copying statistics, membership-attack AUCs and the DP curve "
-                          "(the same as bench privacy)"
+        "belonging",
+        help="copying statistics, membership-attack AUCs and the DP curve "
+        "(the same as bench privacy)",
     )
-    belong.add_argument("--data", choices=["auto", "mnist", "embedded"], default=None,
-                        help="MNIST source (default: $SYNTHBOOK_DATA, else auto)")
+    belong.add_argument(
+        "--data",
+        choices=["auto", "mnist", "embedded"],
+        default=None,
+        help="MNIST source (default: $SYNTHBOOK_DATA, else auto)",
+    )
     belong.add_argument("--seed", type=int, default=0)
     belong.set_defaults(handler=_cmd_belonging)
 
     prepare = commands.add_parser(
-        "prepare", help="train (or find) the models several chapters share: the book's GAN "
-                        "and the judge, so that no chapter pays for them"
+        "prepare",
+        help="train (or find) the models several chapters share: the book's GAN "
+        "and the judge, so that no chapter pays for them",
     )
-    prepare.add_argument("--data", choices=["auto", "mnist", "embedded"], default=None,
-                         help="MNIST source (default: $SYNTHBOOK_DATA, else auto)")
+    prepare.add_argument(
+        "--data",
+        choices=["auto", "mnist", "embedded"],
+        default=None,
+        help="MNIST source (default: $SYNTHBOOK_DATA, else auto)",
+    )
     prepare.add_argument("--quiet", action="store_true", help="no progress bar")
     prepare.set_defaults(handler=_cmd_prepare)
 

@@ -49,11 +49,16 @@ FeatureMap = Callable[[torch.Tensor], np.ndarray]
 # Distances
 # --------------------------------------------------------------------------
 
+
 def _as_tensor(images: torch.Tensor | np.ndarray, name: str) -> torch.Tensor:
-    tensor = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images)
+    tensor = torch.as_tensor(
+        np.asarray(images) if not isinstance(images, torch.Tensor) else images
+    )
     if tensor.ndim < 2:
-        raise ValueError(f"{name} must have shape (N, ...) with one row per item, "
-                         f"got shape {tuple(tensor.shape)}")
+        raise ValueError(
+            f"{name} must have shape (N, ...) with one row per item, "
+            f"got shape {tuple(tensor.shape)}"
+        )
     if len(tensor) == 0:
         raise ValueError(f"{name} is empty: give at least one image")
     return tensor.float()
@@ -102,8 +107,10 @@ def nearest_records(
     a = _as_tensor(samples, "samples")
     b = _as_tensor(reference, "reference")
     if a.shape[1:] != b.shape[1:]:
-        raise ValueError(f"samples and reference must have the same image shape, "
-                         f"got {tuple(a.shape[1:])} and {tuple(b.shape[1:])}")
+        raise ValueError(
+            f"samples and reference must have the same image shape, "
+            f"got {tuple(a.shape[1:])} and {tuple(b.shape[1:])}"
+        )
     if batch < 1:
         raise ValueError(f"batch must be at least 1, got {batch}")
     ea, eb = _embed(a, features), _embed(b, features)
@@ -132,6 +139,7 @@ def distance_to_closest_record(
 # Copying statistics
 # --------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Share:
     """A proportion with a bootstrap confidence interval."""
@@ -142,7 +150,9 @@ class Share:
     n: int
 
     def __str__(self) -> str:
-        return f"{self.value:.2f} (95% CI {self.low:.2f} to {self.high:.2f}, n={self.n})"
+        return (
+            f"{self.value:.2f} (95% CI {self.low:.2f} to {self.high:.2f}, n={self.n})"
+        )
 
 
 def _bootstrap_mean(flags: np.ndarray, n_boot: int, seed: int, level: float) -> Share:
@@ -303,8 +313,10 @@ def data_copying_test(
             z_scores.append(_mann_whitney_z(g, t))
             weights.append(len(t) / len(test_d))
     if not z_scores:
-        raise ValueError(f"no cell holds {min_per_cell} generated and test points: "
-                         "use fewer cells, a smaller min_per_cell, or more samples")
+        raise ValueError(
+            f"no cell holds {min_per_cell} generated and test points: "
+            "use fewer cells, a smaller min_per_cell, or more samples"
+        )
     w = np.asarray(weights) / np.sum(weights)
     z = np.asarray(z_scores)
     return CopyingTest(float((w * z).sum()), z, w, len(z))
@@ -313,6 +325,7 @@ def data_copying_test(
 # --------------------------------------------------------------------------
 # Membership inference
 # --------------------------------------------------------------------------
+
 
 @torch.no_grad()
 def discriminator_scores(
@@ -341,12 +354,18 @@ def discriminator_scores(
     x = _as_tensor(images, "images")
     y = torch.as_tensor(np.asarray(labels)).long()
     if y.shape != (len(x),):
-        raise ValueError(f"need one label per image: {len(x)} images, labels of shape "
-                         f"{tuple(y.shape)}")
+        raise ValueError(
+            f"need one label per image: {len(x)} images, labels of shape "
+            f"{tuple(y.shape)}"
+        )
     was_training = discriminator.training
     discriminator.eval()
-    scores = [discriminator(x[i : i + batch].view(-1, 1, 28, 28) * 2.0 - 1.0, y[i : i + batch])[0]
-              for i in range(0, len(x), batch)]
+    scores = [
+        discriminator(
+            x[i : i + batch].view(-1, 1, 28, 28) * 2.0 - 1.0, y[i : i + batch]
+        )[0]
+        for i in range(0, len(x), batch)
+    ]
     discriminator.train(was_training)
     return torch.cat(scores).double().numpy()
 
@@ -384,8 +403,10 @@ class AttackAUC:
         return self.low > 0.5
 
     def __str__(self) -> str:
-        return (f"AUC {self.auc:.2f} (95% CI {self.low:.2f} to {self.high:.2f}; "
-                f"{self.n_members} members, {self.n_nonmembers} non-members)")
+        return (
+            f"AUC {self.auc:.2f} (95% CI {self.low:.2f} to {self.high:.2f}; "
+            f"{self.n_members} members, {self.n_nonmembers} non-members)"
+        )
 
 
 def attack_auc(
@@ -425,7 +446,9 @@ def attack_auc(
         size = min(100, n_boot - start)
         draw_p = rng.multinomial(len(pos), np.full(len(pos), 1 / len(pos)), size=size)
         draw_n = rng.multinomial(len(neg), np.full(len(neg), 1 / len(neg)), size=size)
-        boots[start : start + size] = ((draw_p @ wins) * draw_n).sum(axis=1) / (len(pos) * len(neg))
+        boots[start : start + size] = ((draw_p @ wins) * draw_n).sum(axis=1) / (
+            len(pos) * len(neg)
+        )
     alpha = (1 - level) / 2
     low, high = np.quantile(boots, [alpha, 1 - alpha])
     return AttackAUC(auc, float(low), float(high), len(pos), len(neg))
@@ -459,18 +482,25 @@ def membership_aucs(
         ``{"white-box": AttackAUC, "black-box": AttackAUC}``.
     """
     disc = result.discriminator
-    white = attack_auc(discriminator_scores(disc, members.images, members.labels),
-                       discriminator_scores(disc, nonmembers.images, nonmembers.labels),
-                       n_boot=n_boot, seed=seed)
-    black = attack_auc(distance_attack_scores(members.images, generated),
-                       distance_attack_scores(nonmembers.images, generated),
-                       n_boot=n_boot, seed=seed)
+    white = attack_auc(
+        discriminator_scores(disc, members.images, members.labels),
+        discriminator_scores(disc, nonmembers.images, nonmembers.labels),
+        n_boot=n_boot,
+        seed=seed,
+    )
+    black = attack_auc(
+        distance_attack_scores(members.images, generated),
+        distance_attack_scores(nonmembers.images, generated),
+        n_boot=n_boot,
+        seed=seed,
+    )
     return {"white-box": white, "black-box": black}
 
 
 # --------------------------------------------------------------------------
 # Figures
 # --------------------------------------------------------------------------
+
 
 def show_nearest_pairs(
     samples: torch.Tensor | np.ndarray,
@@ -488,22 +518,34 @@ def show_nearest_pairs(
     sample_t = _as_tensor(samples, "samples").reshape(-1, 28, 28)
     ref_t = _as_tensor(reference, "reference").reshape(-1, 28, 28)
     order = np.argsort(distances, kind="stable")[: max(1, n)]
-    fig, axes = plt.subplots(2, len(order), figsize=(1.0 * len(order) + 1.2, 2.5), squeeze=False)
+    fig, axes = plt.subplots(
+        2, len(order), figsize=(1.0 * len(order) + 1.2, 2.5), squeeze=False
+    )
     for col, i in enumerate(order):
         for row, image in enumerate((sample_t[i], ref_t[indices[i]])):
             ax = axes[row, col]
-            ax.imshow(image.numpy(), cmap="gray_r", vmin=0.0, vmax=1.0, interpolation="nearest")
+            ax.imshow(
+                image.numpy(),
+                cmap="gray_r",
+                vmin=0.0,
+                vmax=1.0,
+                interpolation="nearest",
+            )
             ax.set_xticks([])
             ax.set_yticks([])
         axes[0, col].set_title(f"d={distances[i]:.1f}", fontsize=9)
     axes[0, 0].set_ylabel(labels[0], rotation=0, ha="right", va="center")
-    axes[1, 0].set_ylabel(labels[1].replace(" ", "\n", 1), rotation=0, ha="right", va="center")
+    axes[1, 0].set_ylabel(
+        labels[1].replace(" ", "\n", 1), rotation=0, ha="right", va="center"
+    )
     fig.tight_layout()
     return fig
 
 
 def plot_distance_distributions(
-    groups: Mapping[str, np.ndarray], *, xlabel: str = "distance to closest training image",
+    groups: Mapping[str, np.ndarray],
+    *,
+    xlabel: str = "distance to closest training image",
     ax: plt.Axes | None = None,
 ) -> Figure:
     """Overlay histograms (densities) of distance distributions, one per group."""
@@ -514,8 +556,15 @@ def plot_distance_distributions(
     everything = np.concatenate([np.asarray(v, dtype=float) for v in groups.values()])
     bins = np.linspace(0.0, float(everything.max()) * 1.02 + 1e-9, 40)
     for colour, (name, values) in zip(OKABE_ITO, groups.items(), strict=False):
-        ax.hist(values, bins=bins, density=True, histtype="step", linewidth=2, color=colour,
-                label=f"{name} (median {np.median(values):.1f})")
+        ax.hist(
+            values,
+            bins=bins,
+            density=True,
+            histtype="step",
+            linewidth=2,
+            color=colour,
+            label=f"{name} (median {np.median(values):.1f})",
+        )
     ax.set_xlabel(xlabel)
     ax.set_ylabel("density")
     ax.legend(frameon=False)
@@ -525,7 +574,10 @@ def plot_distance_distributions(
 
 
 def plot_attack_aucs(
-    rows: Sequence[Mapping[str, object]], *, group: str = "train_size", series: str = "attack",
+    rows: Sequence[Mapping[str, object]],
+    *,
+    group: str = "train_size",
+    series: str = "attack",
 ) -> Figure:
     """Points with CI bars: attack AUC per ``group`` value, one colour per ``series``.
 
@@ -550,16 +602,28 @@ def plot_attack_aucs(
             res = [r["result"] for r in pick]
             y = [r.auc for r in res]
             err = [[r.auc - r.low for r in res], [r.high - r.auc for r in res]]
-            ax.errorbar(x, y, yerr=err, fmt=markers[t_i % 4], color=OKABE_ITO[s_i],
-                        capsize=3, label=f"{name}, {step:,} steps")
+            ax.errorbar(
+                x,
+                y,
+                yerr=err,
+                fmt=markers[t_i % 4],
+                color=OKABE_ITO[s_i],
+                capsize=3,
+                label=f"{name}, {step:,} steps",
+            )
     ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels([f"{g:,}" if isinstance(g, int) else str(g) for g in groups])
     ax.set_xlabel("training images the GAN saw")
     ax.set_ylabel("attack ROC AUC")
     ax.set_ylim(0.3, 1.02)
-    ax.legend(frameon=False, fontsize=8, ncol=2, loc="upper center",
-              bbox_to_anchor=(0.5, -0.2))
+    ax.legend(
+        frameon=False,
+        fontsize=8,
+        ncol=2,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.2),
+    )
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig

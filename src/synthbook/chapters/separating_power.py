@@ -80,7 +80,9 @@ def check_digits(digits: Sequence[int]) -> tuple[int, ...]:
     try:
         chosen = tuple(int(d) for d in digits)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"digits must be two or three whole numbers, got {digits!r}") from err
+        raise ValueError(
+            f"digits must be two or three whole numbers, got {digits!r}"
+        ) from err
     unknown = [d for d in chosen if not 0 <= d <= 9]
     if unknown:
         raise ValueError(f"unknown digit(s) {unknown}: MNIST digits are 0 to 9")
@@ -89,21 +91,27 @@ def check_digits(digits: Sequence[int]) -> tuple[int, ...]:
             f"the same class twice in {list(chosen)}: a boundary needs two different digits"
         )
     if not 2 <= len(chosen) <= 3:
-        raise ValueError(f"choose two or three digits (e.g. 4 9 or 3 5 8), got {list(chosen)}")
+        raise ValueError(
+            f"choose two or three digits (e.g. 4 9 or 3 5 8), got {list(chosen)}"
+        )
     return chosen
 
 
 def check_rule(rule: str) -> str:
     """Return ``rule`` if it is one of :data:`RULES`, else raise ``ValueError``."""
     if rule not in RULES:
-        raise ValueError(f"unknown labelling rule {rule!r}: use one of {', '.join(RULES)}")
+        raise ValueError(
+            f"unknown labelling rule {rule!r}: use one of {', '.join(RULES)}"
+        )
     return rule
 
 
 def check_amount(amount: int, available: int | None = None) -> int:
     """Return ``amount`` as an int if it is a non-negative count within ``available``."""
     if isinstance(amount, bool) or not float(amount).is_integer():
-        raise ValueError(f"amount must be a whole number of synthetic digits, got {amount!r}")
+        raise ValueError(
+            f"amount must be a whole number of synthetic digits, got {amount!r}"
+        )
     amount = int(amount)
     if amount < 0:
         raise ValueError(f"amount must be 0 or more synthetic digits, got {amount}")
@@ -202,13 +210,17 @@ class BoundaryProblem:
     def embed(self, images: torch.Tensor | np.ndarray) -> np.ndarray:
         """Project ``(N, 28, 28)`` images into the problem's fixed 2-D view."""
         if self.projection is None:
-            raise ValueError("this problem was built from 2-D points; it has no pixel projection")
+            raise ValueError(
+                "this problem was built from 2-D points; it has no pixel projection"
+            )
         pixels = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
         return self.projection.transform(pixels)
 
     def class_means(self) -> np.ndarray:
         """Return the mean 2-D position of each digit's real training points."""
-        return np.stack([self.train_xy[self.train_y == d].mean(axis=0) for d in self.digits])
+        return np.stack(
+            [self.train_xy[self.train_y == d].mean(axis=0) for d in self.digits]
+        )
 
     def limits(self, pad: float = 0.12) -> tuple[float, float, float, float]:
         """Return fixed plot limits ``(x0, x1, y0, y1)`` from the real points only.
@@ -218,8 +230,12 @@ class BoundaryProblem:
         points = np.concatenate([self.train_xy, self.test_xy])
         low, high = np.percentile(points, [0.5, 99.5], axis=0)
         span = high - low
-        return (low[0] - pad * span[0], high[0] + pad * span[0],
-                low[1] - pad * span[1], high[1] + pad * span[1])
+        return (
+            low[0] - pad * span[0],
+            high[0] + pad * span[0],
+            low[1] - pad * span[1],
+            high[1] + pad * span[1],
+        )
 
 
 def _flatten(data: MnistData, digits: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -309,7 +325,9 @@ def fit_classifier(
     _check_choice(model, MODELS, "model")
     xy = np.asarray(xy, dtype=np.float64)
     if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) != len(y):
-        raise ValueError(f"expected (N, 2) points with N labels, got {xy.shape} and {len(y)}")
+        raise ValueError(
+            f"expected (N, 2) points with N labels, got {xy.shape} and {len(y)}"
+        )
     if model == "logistic":
         classifier = LogisticRegression(C=1.0, max_iter=1000)
     else:
@@ -328,7 +346,9 @@ def probability_margin(classifier: Any, xy: np.ndarray, y: np.ndarray) -> np.nda
     """
     proba = classifier.predict_proba(xy)
     columns = np.searchsorted(classifier.classes_, y)
-    if np.any(classifier.classes_[np.clip(columns, 0, len(classifier.classes_) - 1)] != y):
+    if np.any(
+        classifier.classes_[np.clip(columns, 0, len(classifier.classes_) - 1)] != y
+    ):
         raise ValueError("some labels are not classes the classifier knows")
     rows = np.arange(len(y))
     true = proba[rows, columns]
@@ -338,7 +358,11 @@ def probability_margin(classifier: Any, xy: np.ndarray, y: np.ndarray) -> np.nda
 
 
 def boundary_crossing(
-    classifier: Any, start: np.ndarray, end: np.ndarray, first: int, resolution: int = 1001
+    classifier: Any,
+    start: np.ndarray,
+    end: np.ndarray,
+    first: int,
+    resolution: int = 1001,
 ) -> float:
     """Where along the segment ``start -> end`` the classifier stops predicting ``first``.
 
@@ -394,8 +418,9 @@ class ShiftMeasures:
     def flip_counts(self) -> dict[tuple[int, int], int]:
         """Count flips by ``(label before, label after)``."""
         counts: dict[tuple[int, int], int] = {}
-        for a, b in zip(self.pred_before[self.flipped], self.pred_after[self.flipped],
-                        strict=True):
+        for a, b in zip(
+            self.pred_before[self.flipped], self.pred_after[self.flipped], strict=True
+        ):
             counts[(int(a), int(b))] = counts.get((int(a), int(b)), 0) + 1
         return counts
 
@@ -435,9 +460,16 @@ class ShiftMeasures:
 
     def reversed(self) -> ShiftMeasures:
         """Return the same comparison the other way round (after -> before)."""
-        return ShiftMeasures(self.digits, self.test_y, self.pred_after, self.pred_before,
-                             self.margin_after, self.margin_before,
-                             self.crossing_after, self.crossing_before)
+        return ShiftMeasures(
+            self.digits,
+            self.test_y,
+            self.pred_after,
+            self.pred_before,
+            self.margin_after,
+            self.margin_before,
+            self.crossing_after,
+            self.crossing_before,
+        )
 
     def as_dict(self) -> dict[str, float]:
         """Flat numbers for tables and the command line."""
@@ -463,7 +495,8 @@ class ShiftMeasures:
         flips = ", ".join(f"{n} from {a} to {b}" for (a, b), n in counts)
         lines = [
             f"real test digits whose predicted label flipped: {int(self.flipped.sum())} of "
-            f"{len(self.test_y)} ({self.flip_share:.1%})" + (f": {flips}" if flips else ""),
+            f"{len(self.test_y)} ({self.flip_share:.1%})"
+            + (f": {flips}" if flips else ""),
             f"accuracy on real test digits: {self.accuracy_before:.1%} -> "
             f"{self.accuracy_after:.1%}",
         ]
@@ -565,8 +598,11 @@ class SyntheticPool:
     def agreement(self) -> dict[tuple[str, str], float]:
         """Share of samples on which each pair of available rules agrees."""
         names = [r for r in RULES if r in self.labels]
-        return {(a, b): float(np.mean(self.labels[a] == self.labels[b]))
-                for i, a in enumerate(names) for b in names[i + 1:]}
+        return {
+            (a, b): float(np.mean(self.labels[a] == self.labels[b]))
+            for i, a in enumerate(names)
+            for b in names[i + 1 :]
+        }
 
 
 def blend_plan(
@@ -598,8 +634,9 @@ def blend_plan(
     return requested, toward, np.full(size, float(oddness))
 
 
-def judge_labels(judge: Judge, images: torch.Tensor | np.ndarray,
-                 digits: Sequence[int]) -> np.ndarray:
+def judge_labels(
+    judge: Judge, images: torch.Tensor | np.ndarray, digits: Sequence[int]
+) -> np.ndarray:
     """Return the judge's reading of each image, restricted to ``digits``.
 
     The 2-D classifier only knows these digits, so the judge is asked which of
@@ -612,12 +649,16 @@ def judge_labels(judge: Judge, images: torch.Tensor | np.ndarray,
         scores = judge(torch.as_tensor(np.asarray(images, dtype=np.float32)))
     scores = np.asarray(scores.detach().cpu() if torch.is_tensor(scores) else scores)
     if scores.ndim != 2 or scores.shape[1] < 10:
-        raise ValueError(f"the judge must return (N, 10) scores, got shape {scores.shape}")
+        raise ValueError(
+            f"the judge must return (N, 10) scores, got shape {scores.shape}"
+        )
     return np.asarray(chosen)[scores[:, chosen].argmax(axis=1)]
 
 
 def nearest_labels(
-    images: torch.Tensor | np.ndarray, reference_pixels: np.ndarray, reference_labels: np.ndarray
+    images: torch.Tensor | np.ndarray,
+    reference_pixels: np.ndarray,
+    reference_labels: np.ndarray,
 ) -> np.ndarray:
     """Return the label of each image's nearest real training image (pixel space)."""
     from sklearn.neighbors import KNeighborsClassifier
@@ -649,7 +690,11 @@ def assign_labels(
     labels = {"conditioning": np.where(np.asarray(weight) > 0.5, toward, requested)}
     if images is not None and judge is not None:
         labels["judge"] = judge_labels(judge, images, digits)
-    if images is not None and reference_pixels is not None and reference_labels is not None:
+    if (
+        images is not None
+        and reference_pixels is not None
+        and reference_labels is not None
+    ):
         labels["nearest"] = nearest_labels(images, reference_pixels, reference_labels)
     return labels
 
@@ -691,16 +736,26 @@ def make_pool(
     requested, toward, weight = blend_plan(problem.digits, size, oddness, source)
     soft = torch.zeros(size, 10)
     rows = torch.arange(size)
-    soft[rows, torch.as_tensor(requested)] = torch.as_tensor(1.0 - weight, dtype=torch.float32)
+    soft[rows, torch.as_tensor(requested)] = torch.as_tensor(
+        1.0 - weight, dtype=torch.float32
+    )
     soft[rows, torch.as_tensor(toward)] += torch.as_tensor(weight, dtype=torch.float32)
     with torch.no_grad():
         images = gan.generate(generator, soft, seed=seed, noise_scale=noise_scale)
     images_np = images.detach().cpu().numpy().astype(np.float32)
     labels = assign_labels(
-        requested, toward, weight, problem.digits, images=images_np, judge=judge,
-        reference_pixels=problem.reference_pixels, reference_labels=problem.train_y,
+        requested,
+        toward,
+        weight,
+        problem.digits,
+        images=images_np,
+        judge=judge,
+        reference_pixels=problem.reference_pixels,
+        reference_labels=problem.train_y,
     )
-    return SyntheticPool(problem.embed(images_np), requested, toward, weight, labels, images_np)
+    return SyntheticPool(
+        problem.embed(images_np), requested, toward, weight, labels, images_np
+    )
 
 
 # ------------------------------------------------------------------- conditions
@@ -760,7 +815,9 @@ def run_condition(
     if pool is None and amount > 0:
         raise ValueError("amount > 0 needs a pool of synthetic points")
     if before is None:
-        before = fit_classifier(problem.train_xy, problem.train_y, model=model, seed=seed)
+        before = fit_classifier(
+            problem.train_xy, problem.train_y, model=model, seed=seed
+        )
     if amount == 0:
         synth_xy = np.empty((0, 2))
         synth_y = np.empty(0, dtype=problem.train_y.dtype)
@@ -771,15 +828,20 @@ def run_condition(
         synth_y = pool.labels_for(rule)[:amount]
         stray = set(np.unique(synth_y).tolist()) - set(problem.digits)
         if stray:
-            raise ValueError(f"synthetic labels {sorted(stray)} are not among {problem.digits}")
+            raise ValueError(
+                f"synthetic labels {sorted(stray)} are not among {problem.digits}"
+            )
         contested = pool.contested()[:amount]
         after = fit_classifier(
             np.concatenate([problem.train_xy, synth_xy]),
             np.concatenate([problem.train_y, synth_y]),
-            model=model, seed=seed,
+            model=model,
+            seed=seed,
         )
     shift = shift_measures(before, after, problem)
-    return BoundaryResult(problem, before, after, synth_xy, synth_y, contested, rule, model, shift)
+    return BoundaryResult(
+        problem, before, after, synth_xy, synth_y, contested, rule, model, shift
+    )
 
 
 def swept_region(result: BoundaryResult, resolution: int = 200) -> dict[str, float]:
@@ -804,7 +866,9 @@ def swept_region(result: BoundaryResult, resolution: int = 200) -> dict[str, flo
     def changed(points: np.ndarray) -> int:
         if len(points) == 0:
             return 0
-        return int(np.sum(result.before.predict(points) != result.after.predict(points)))
+        return int(
+            np.sum(result.before.predict(points) != result.after.predict(points))
+        )
 
     return {
         "area_share": changed(grid_points) / len(grid_points),
@@ -835,10 +899,23 @@ def sweep(
     for oddness, pool in pools.items():
         for rule in rules:
             for amount in amounts:
-                result = run_condition(problem, pool, amount=amount, rule=rule, model=model,
-                                       seed=seed, before=before)
-                rows.append({"oddness": float(oddness), "amount": int(amount), "rule": rule,
-                             **result.shift.as_dict()})
+                result = run_condition(
+                    problem,
+                    pool,
+                    amount=amount,
+                    rule=rule,
+                    model=model,
+                    seed=seed,
+                    before=before,
+                )
+                rows.append(
+                    {
+                        "oddness": float(oddness),
+                        "amount": int(amount),
+                        "rule": rule,
+                        **result.shift.as_dict(),
+                    }
+                )
     return rows
 
 
@@ -899,36 +976,80 @@ def draw_regions(
     index = region_index(classifier)
     light = [_light(colours[d]) for d in digits]
     levels = np.arange(len(digits) + 1) - 0.5
-    display = DecisionBoundaryDisplay(xx0=xx, xx1=yy, n_classes=len(digits), response=index,
-                                      multiclass_colors=light, xlabel="view axis 1",
-                                      ylabel="view axis 2")
+    display = DecisionBoundaryDisplay(
+        xx0=xx,
+        xx1=yy,
+        n_classes=len(digits),
+        response=index,
+        multiclass_colors=light,
+        xlabel="view axis 1",
+        ylabel="view axis 2",
+    )
     # scikit-learn colours binary problems with `cmap`, multiclass ones with
     # `multiclass_colors`; give both the same light tints.
     extra = {"cmap": ListedColormap(light)} if len(digits) == 2 else {}
     display.plot(ax=ax, plot_method="contourf", levels=levels, **extra)
     ax.contour(xx, yy, index, levels=levels[1:-1], colors="black", linewidths=1.4)
     if reference is not None:
-        ax.contour(xx, yy, region_index(reference), levels=levels[1:-1], colors="black",
-                   linewidths=1.2, linestyles="--")
+        ax.contour(
+            xx,
+            yy,
+            region_index(reference),
+            levels=levels[1:-1],
+            colors="black",
+            linewidths=1.2,
+            linestyles="--",
+        )
     if show_real:
         for d in digits:
             pts = problem.train_xy[problem.train_y == d]
-            ax.scatter(pts[:, 0], pts[:, 1], s=9, marker="o", color=colours[d], alpha=0.55,
-                       linewidths=0, zorder=2)
+            ax.scatter(
+                pts[:, 0],
+                pts[:, 1],
+                s=9,
+                marker="o",
+                color=colours[d],
+                alpha=0.55,
+                linewidths=0,
+                zorder=2,
+            )
     if synthetic_xy is not None and len(synthetic_xy):
         odd = np.zeros(len(synthetic_xy), bool) if contested is None else contested
         for d in digits:
             plain = (synthetic_y == d) & ~odd
-            ax.scatter(synthetic_xy[plain, 0], synthetic_xy[plain, 1], s=26, marker="^",
-                       color=colours[d], edgecolors="white", linewidths=0.4, zorder=3)
+            ax.scatter(
+                synthetic_xy[plain, 0],
+                synthetic_xy[plain, 1],
+                s=26,
+                marker="^",
+                color=colours[d],
+                edgecolors="white",
+                linewidths=0.4,
+                zorder=3,
+            )
             disputed = (synthetic_y == d) & odd
-            ax.scatter(synthetic_xy[disputed, 0], synthetic_xy[disputed, 1], s=40, marker="X",
-                       color=colours[d], edgecolors="white", linewidths=0.5, zorder=4)
+            ax.scatter(
+                synthetic_xy[disputed, 0],
+                synthetic_xy[disputed, 1],
+                s=40,
+                marker="X",
+                color=colours[d],
+                edgecolors="white",
+                linewidths=0.5,
+                zorder=4,
+            )
     if flipped is not None and np.any(flipped):
         new = classifier.predict(problem.test_xy[flipped])
-        ax.scatter(problem.test_xy[flipped, 0], problem.test_xy[flipped, 1], s=170, marker="*",
-                   c=[colours[int(d)] for d in new], edgecolors="black", linewidths=1.0,
-                   zorder=5)
+        ax.scatter(
+            problem.test_xy[flipped, 0],
+            problem.test_xy[flipped, 1],
+            s=170,
+            marker="*",
+            c=[colours[int(d)] for d in new],
+            edgecolors="black",
+            linewidths=1.0,
+            zorder=5,
+        )
     x0, x1, y0, y1 = problem.limits()
     ax.set(xlim=(x0, x1), ylim=(y0, y1))
     ax.set_xticks([])
@@ -941,18 +1062,67 @@ def draw_regions(
 def legend_handles(digits: Sequence[int], *, before_line: bool = True) -> list[Line2D]:
     """Legend entries for :func:`draw_regions` (markers and line styles)."""
     colours = class_colours(digits)
-    handles = [Line2D([], [], marker="o", linestyle="", color=colours[d], markersize=5,
-                      label=f"real {d}") for d in colours]
-    handles += [Line2D([], [], marker="^", linestyle="", color=colours[d], markersize=7,
-                       markeredgecolor="white", label=f"synthetic, labelled {d}") for d in colours]
-    handles.append(Line2D([], [], marker="X", linestyle="", color="grey", markersize=8,
-                          markeredgecolor="grey", label="synthetic, rules disagree"))
-    handles.append(Line2D([], [], marker="*", linestyle="", color="grey", markersize=13,
-                          markeredgecolor="black", label="real test digit that flipped"))
+    handles = [
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            color=colours[d],
+            markersize=5,
+            label=f"real {d}",
+        )
+        for d in colours
+    ]
+    handles += [
+        Line2D(
+            [],
+            [],
+            marker="^",
+            linestyle="",
+            color=colours[d],
+            markersize=7,
+            markeredgecolor="white",
+            label=f"synthetic, labelled {d}",
+        )
+        for d in colours
+    ]
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="X",
+            linestyle="",
+            color="grey",
+            markersize=8,
+            markeredgecolor="grey",
+            label="synthetic, rules disagree",
+        )
+    )
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="*",
+            linestyle="",
+            color="grey",
+            markersize=13,
+            markeredgecolor="black",
+            label="real test digit that flipped",
+        )
+    )
     handles.append(Line2D([], [], color="black", linewidth=1.4, label="boundary"))
     if before_line:
-        handles.append(Line2D([], [], color="black", linewidth=1.2, linestyle="--",
-                              label="boundary, real data only"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="black",
+                linewidth=1.2,
+                linestyle="--",
+                label="boundary, real data only",
+            )
+        )
     return handles
 
 
@@ -961,7 +1131,9 @@ def describe(result: BoundaryResult) -> str:
     p, s = result.problem, result.shift
     names = [str(d) for d in p.digits]
     digits = ", ".join(names[:-1]) + " and " + names[-1]
-    model = {"logistic": "a logistic-regression", "mlp": "a small neural-network"}[result.model]
+    model = {"logistic": "a logistic-regression", "mlp": "a small neural-network"}[
+        result.model
+    ]
     if result.amount == 0:
         change = "No synthetic digits were added, so the boundary does not move."
     else:
@@ -1000,19 +1172,44 @@ def render_boundary(
         With ``fig.synthbook_result`` set to the :class:`BoundaryResult` and
         ``fig.synthbook_alt`` to its alt text.
     """
-    result = run_condition(problem, pool, amount=amount, rule=rule, model=model, seed=seed)
+    result = run_condition(
+        problem, pool, amount=amount, rule=rule, model=model, seed=seed
+    )
     shift = result.shift
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9.2, 4.3), sharex=True, sharey=True)
-    draw_regions(left, result.before, problem, resolution=resolution,
-                 title=f"real digits only: accuracy {shift.accuracy_before:.1%}")
-    draw_regions(right, result.after, problem, synthetic_xy=result.synthetic_xy,
-                 synthetic_y=result.synthetic_y, contested=result.contested,
-                 flipped=shift.flipped, reference=result.before, resolution=resolution,
-                 title=f"+ {amount} synthetic, rule '{rule}': accuracy {shift.accuracy_after:.1%}")
-    fig.legend(handles=legend_handles(problem.digits), loc="lower center", ncol=4, fontsize=8,
-               frameon=False)
-    fig.suptitle(f"{shift.flipped.sum()} of {len(shift.test_y)} real test digits flip "
-                 f"({shift.flip_share:.1%})", fontsize=11)
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(9.2, 4.3), sharex=True, sharey=True
+    )
+    draw_regions(
+        left,
+        result.before,
+        problem,
+        resolution=resolution,
+        title=f"real digits only: accuracy {shift.accuracy_before:.1%}",
+    )
+    draw_regions(
+        right,
+        result.after,
+        problem,
+        synthetic_xy=result.synthetic_xy,
+        synthetic_y=result.synthetic_y,
+        contested=result.contested,
+        flipped=shift.flipped,
+        reference=result.before,
+        resolution=resolution,
+        title=f"+ {amount} synthetic, rule '{rule}': accuracy {shift.accuracy_after:.1%}",
+    )
+    fig.legend(
+        handles=legend_handles(problem.digits),
+        loc="lower center",
+        ncol=4,
+        fontsize=8,
+        frameon=False,
+    )
+    fig.suptitle(
+        f"{shift.flipped.sum()} of {len(shift.test_y)} real test digits flip "
+        f"({shift.flip_share:.1%})",
+        fontsize=11,
+    )
     fig.tight_layout(rect=(0, 0.16, 1, 1))
     fig.synthbook_result = result  # type: ignore[attr-defined]
     fig.synthbook_alt = describe(result)  # type: ignore[attr-defined]
@@ -1033,23 +1230,49 @@ def small_multiples(
     for rule in rules:
         check_rule(rule)
     before = fit_classifier(problem.train_xy, problem.train_y, model=model, seed=seed)
-    fig, axes = plt.subplots(len(rules), len(amounts), figsize=(2.3 * len(amounts) + 0.4,
-                             2.3 * len(rules) + 1.0), sharex=True, sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        len(rules),
+        len(amounts),
+        figsize=(2.3 * len(amounts) + 0.4, 2.3 * len(rules) + 1.0),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+    )
     for row, rule in enumerate(rules):
         for col, amount in enumerate(amounts):
-            result = run_condition(problem, pool, amount=amount, rule=rule, model=model,
-                                   seed=seed, before=before)
+            result = run_condition(
+                problem,
+                pool,
+                amount=amount,
+                rule=rule,
+                model=model,
+                seed=seed,
+                before=before,
+            )
             ax = axes[row, col]
-            draw_regions(ax, result.after, problem, synthetic_xy=result.synthetic_xy,
-                         synthetic_y=result.synthetic_y, contested=result.contested,
-                         flipped=result.shift.flipped, reference=before,
-                         resolution=resolution, show_real=False,
-                         title=f"+{amount}: {result.shift.flip_share:.0%} flip")
+            draw_regions(
+                ax,
+                result.after,
+                problem,
+                synthetic_xy=result.synthetic_xy,
+                synthetic_y=result.synthetic_y,
+                contested=result.contested,
+                flipped=result.shift.flipped,
+                reference=before,
+                resolution=resolution,
+                show_real=False,
+                title=f"+{amount}: {result.shift.flip_share:.0%} flip",
+            )
             ax.set(xlabel="", ylabel="")
             if col == 0:
                 ax.set_ylabel(rule, fontsize=10)
-    fig.legend(handles=legend_handles(problem.digits)[2:], loc="lower center", ncol=3,
-               fontsize=8, frameon=False)
+    fig.legend(
+        handles=legend_handles(problem.digits)[2:],
+        loc="lower center",
+        ncol=3,
+        fontsize=8,
+        frameon=False,
+    )
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
@@ -1062,17 +1285,33 @@ def plot_sweep(rows: Sequence[Mapping[str, float | str]]) -> Figure:
     rules = list(dict.fromkeys(str(r["rule"]) for r in rows))
     odds = sorted({float(r["oddness"]) for r in rows})
     markers = ("o", "s", "^", "D", "v")
-    fig, axes = plt.subplots(2, len(rules), figsize=(3.0 * len(rules) + 0.6, 5.0),
-                             sharex=True, sharey="row", squeeze=False)
+    fig, axes = plt.subplots(
+        2,
+        len(rules),
+        figsize=(3.0 * len(rules) + 0.6, 5.0),
+        sharex=True,
+        sharey="row",
+        squeeze=False,
+    )
     for col, rule in enumerate(rules):
         for i, odd in enumerate(odds):
-            sel = sorted((r for r in rows if r["rule"] == rule and float(r["oddness"]) == odd),
-                         key=lambda r: r["amount"])
+            sel = sorted(
+                (r for r in rows if r["rule"] == rule and float(r["oddness"]) == odd),
+                key=lambda r: r["amount"],
+            )
             amounts = [r["amount"] for r in sel]
-            style = {"color": _LINE_COLOURS[i % len(_LINE_COLOURS)],
-                     "marker": markers[i % len(markers)], "label": f"oddness {odd:g}"}
-            axes[0, col].plot(amounts, [100 * float(r["flip_share"]) for r in sel], **style)
-            change = [100 * (float(r["accuracy_after"]) - float(r["accuracy_before"])) for r in sel]
+            style = {
+                "color": _LINE_COLOURS[i % len(_LINE_COLOURS)],
+                "marker": markers[i % len(markers)],
+                "label": f"oddness {odd:g}",
+            }
+            axes[0, col].plot(
+                amounts, [100 * float(r["flip_share"]) for r in sel], **style
+            )
+            change = [
+                100 * (float(r["accuracy_after"]) - float(r["accuracy_before"]))
+                for r in sel
+            ]
             axes[1, col].plot(amounts, change, **style)
         axes[0, col].set_title(f"labelled by {rule}", fontsize=10)
         axes[1, col].axhline(0, color="grey", linewidth=0.8, linestyle=":")
@@ -1125,39 +1364,79 @@ def boundary_panel(
     problems: dict[tuple[int, ...], BoundaryProblem] = {}
     pools: dict[tuple[tuple[int, ...], float, bool], SyntheticPool] = {}
 
-    def get_pool(chosen: tuple[int, ...], odd: float,
-                 first: bool) -> tuple[BoundaryProblem, SyntheticPool]:
+    def get_pool(
+        chosen: tuple[int, ...], odd: float, first: bool
+    ) -> tuple[BoundaryProblem, SyntheticPool]:
         # Projections and pools are cheap but not free: keep each one once made.
         if chosen not in problems:
             problems[chosen] = build_problem(train, test, chosen)
         key = (chosen, round(odd, 3), first)
         if key not in pools:
-            pools[key] = make_pool(generator, problems[chosen], size=pool_size, oddness=odd,
-                                   seed=seed, judge=judge, source=chosen[0] if first else None)
+            pools[key] = make_pool(
+                generator,
+                problems[chosen],
+                size=pool_size,
+                oddness=odd,
+                seed=seed,
+                judge=judge,
+                source=chosen[0] if first else None,
+            )
         return problems[chosen], pools[key]
 
     style = {"description_width": "110px"}
-    sets = list(CONFUSABLE) if tuple(digits) in CONFUSABLE else [tuple(digits), *CONFUSABLE]
-    digit_box = widgets.Dropdown(options=[(" / ".join(map(str, s)), s) for s in sets],
-                                 value=tuple(digits), description="digits", style=style)
-    source_box = widgets.Dropdown(options=[("first digit only", True), ("every digit", False)],
-                                  value=first_only, description="ask for", style=style)
-    amount_slider = widgets.IntSlider(value=amount, min=0, max=pool_size, step=25,
-                                      description="synthetic added", style=style)
-    odd_slider = widgets.FloatSlider(value=oddness, min=0.0, max=0.5, step=0.05,
-                                     description="oddness (blend)", style=style)
+    sets = (
+        list(CONFUSABLE)
+        if tuple(digits) in CONFUSABLE
+        else [tuple(digits), *CONFUSABLE]
+    )
+    digit_box = widgets.Dropdown(
+        options=[(" / ".join(map(str, s)), s) for s in sets],
+        value=tuple(digits),
+        description="digits",
+        style=style,
+    )
+    source_box = widgets.Dropdown(
+        options=[("first digit only", True), ("every digit", False)],
+        value=first_only,
+        description="ask for",
+        style=style,
+    )
+    amount_slider = widgets.IntSlider(
+        value=amount,
+        min=0,
+        max=pool_size,
+        step=25,
+        description="synthetic added",
+        style=style,
+    )
+    odd_slider = widgets.FloatSlider(
+        value=oddness,
+        min=0.0,
+        max=0.5,
+        step=0.05,
+        description="oddness (blend)",
+        style=style,
+    )
     rules = [r for r in RULES if r != "judge" or judge is not None]
-    rule_box = widgets.ToggleButtons(options=rules, value=rule, description="labelled by",
-                                     style=style)
-    model_box = widgets.ToggleButtons(options=list(MODELS), value="logistic",
-                                      description="classifier", style=style)
+    rule_box = widgets.ToggleButtons(
+        options=rules, value=rule, description="labelled by", style=style
+    )
+    model_box = widgets.ToggleButtons(
+        options=list(MODELS), value="logistic", description="classifier", style=style
+    )
     output = widgets.HTML()
     numbers = widgets.HTML()
 
     def redraw(_change: object = None) -> None:
         problem, pool = get_pool(digit_box.value, odd_slider.value, source_box.value)
-        fig = render_boundary(problem, pool, amount=amount_slider.value, rule=rule_box.value,
-                              model=model_box.value, seed=seed)
+        fig = render_boundary(
+            problem,
+            pool,
+            amount=amount_slider.value,
+            rule=rule_box.value,
+            model=model_box.value,
+            seed=seed,
+        )
         alt = fig.synthbook_alt  # type: ignore[attr-defined]
         summary = fig.synthbook_result.shift.summary()  # type: ignore[attr-defined]
         output.value = figure_html(fig, alt)

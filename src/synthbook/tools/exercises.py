@@ -66,7 +66,9 @@ _MD_HINT = re.compile(r"^\s*<!--\s*HINT:\s*(.*?)\s*-->\s*\n?", re.DOTALL)
 
 _KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 _LANGUAGE_INFO = {"name": "python", "pygments_lexer": "ipython3"}
-_DO_NOT_EDIT = "Generated from {source} by `python -m synthbook exercises`: edit the source."
+_DO_NOT_EDIT = (
+    "Generated from {source} by `python -m synthbook exercises`: edit the source."
+)
 
 
 @dataclass(frozen=True)
@@ -119,13 +121,21 @@ def read_source(path: str | Path) -> NotebookNode:
                     "markdown cell; put a line '+++' before it"
                 )
         if cell.task == 0 and (cell.is_solution or cell.is_check):
-            raise ValueError(f"{where}, cell {index}: solutions and checks must follow a task")
+            raise ValueError(
+                f"{where}, cell {index}: solutions and checks must follow a task"
+            )
         if cell.is_check and cell.node.cell_type != "code":
-            raise ValueError(f"{where}, cell {index}: only code cells can be tagged 'check'")
+            raise ValueError(
+                f"{where}, cell {index}: only code cells can be tagged 'check'"
+            )
         if cell.is_check and cell.is_solution:
-            raise ValueError(f"{where}, cell {index}: a cell cannot be both solution and check")
+            raise ValueError(
+                f"{where}, cell {index}: a cell cannot be both solution and check"
+            )
     if not any(cell.task for cell in cells):
-        raise ValueError(f"{where}: no task found; start a markdown cell with '## Task 1: ...'")
+        raise ValueError(
+            f"{where}: no task found; start a markdown cell with '## Task 1: ...'"
+        )
     return nb
 
 
@@ -133,7 +143,9 @@ def task_cells(nb: NotebookNode) -> Iterator[Cell]:
     """Yield every cell with the number of the task it belongs to."""
     task = 0
     for node in nb.cells:
-        if node.cell_type == "markdown" and TASK_HEADING.match(node.source.split("\n", 1)[0]):
+        if node.cell_type == "markdown" and TASK_HEADING.match(
+            node.source.split("\n", 1)[0]
+        ):
             task += 1
         yield Cell(task, node)
 
@@ -188,7 +200,9 @@ def _new_notebook(cells: list[NotebookNode], source: str, version: str) -> Noteb
     return nb
 
 
-def _with_tags(cell: NotebookNode, remove: Collection[str], add: Collection[str]) -> NotebookNode:
+def _with_tags(
+    cell: NotebookNode, remove: Collection[str], add: Collection[str]
+) -> NotebookNode:
     new = copy.deepcopy(cell)
     tags = [tag for tag in new.metadata.get("tags", []) if tag not in remove]
     tags += [tag for tag in add if tag not in tags]
@@ -223,7 +237,9 @@ def placeholder(cell: NotebookNode, task: int) -> NotebookNode:
         return new
     lines = [f"# Task {task}: replace this cell with your code."]
     if hint:
-        lines += textwrap.wrap(f"Hint: {hint}", 88, initial_indent="# ", subsequent_indent="# ")
+        lines += textwrap.wrap(
+            f"Hint: {hint}", 88, initial_indent="# ", subsequent_indent="# "
+        )
     message = f"Task {task} is not answered yet: write your code in this cell" + (
         " (see the hint above)." if hint else "."
     )
@@ -314,7 +330,9 @@ def book_page(nb: NotebookNode, stem: str, source: str = "", links: str = "") ->
 
     for cell in cells:
         node = cell.node
-        if node.cell_type == "markdown" and TASK_HEADING.match(node.source.split("\n", 1)[0]):
+        if node.cell_type == "markdown" and TASK_HEADING.match(
+            node.source.split("\n", 1)[0]
+        ):
             close()
             heading, _, body = node.source.partition("\n")
             label = f"ex-{_slug(stem)}-{cell.task}"
@@ -323,16 +341,20 @@ def book_page(nb: NotebookNode, stem: str, source: str = "", links: str = "") ->
                 body += f"\n\n```{{hint}}\n:class: dropdown\n{hint}\n```"
             fence = _fence(body)
             out.append(nbformat.v4.new_markdown_cell(heading))
-            out.append(nbformat.v4.new_markdown_cell(
-                f"{fence}{{exercise}}\n:label: {label}\n:nonumber:\n\n{body}\n{fence}"
-            ))
+            out.append(
+                nbformat.v4.new_markdown_cell(
+                    f"{fence}{{exercise}}\n:label: {label}\n:nonumber:\n\n{body}\n{fence}"
+                )
+            )
             continue
         if cell.is_solution or cell.is_check:
             if not in_solution:
                 label = f"ex-{_slug(stem)}-{cell.task}"
-                out.append(nbformat.v4.new_markdown_cell(
-                    f"````{{solution-start}} {label}\n:class: dropdown\n````"
-                ))
+                out.append(
+                    nbformat.v4.new_markdown_cell(
+                        f"````{{solution-start}} {label}\n:class: dropdown\n````"
+                    )
+                )
                 in_solution = True
             new = copy.deepcopy(node)
             if cell.is_solution:
@@ -344,7 +366,9 @@ def book_page(nb: NotebookNode, stem: str, source: str = "", links: str = "") ->
         if not titled and node.cell_type == "markdown" and node.source.startswith("# "):
             title, _, rest = new.source.partition("\n")
             comment = f"% {_DO_NOT_EDIT.format(source=source)}" if source else ""
-            new.source = "\n\n".join(p for p in (comment, title, links, rest.strip("\n")) if p)
+            new.source = "\n\n".join(
+                p for p in (comment, title, links, rest.strip("\n")) if p
+            )
             titled = True
         out.append(new)
     close()
@@ -353,7 +377,9 @@ def book_page(nb: NotebookNode, stem: str, source: str = "", links: str = "") ->
     page.metadata = {
         "jupytext": {
             "text_representation": {
-                "extension": ".md", "format_name": "myst", "format_version": 0.13,
+                "extension": ".md",
+                "format_name": "myst",
+                "format_version": 0.13,
             }
         },
         "kernelspec": dict(_KERNELSPEC),
@@ -398,7 +424,9 @@ def _learner_links(root: Path, stem: str) -> str:
     try:
         import yaml
 
-        config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
+        config = (
+            yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
+        )
     except (ImportError, OSError):
         config = {}
     repo = (config.get("repository") or {}).get("url", "").rstrip("/")
@@ -447,13 +475,18 @@ def render_all(root: str | Path | None = None) -> dict[Path, str]:
 
 
 def _generated_on_disk(root: Path) -> set[Path]:
-    found = {p.relative_to(root) for d in (SOLUTION_DIR, LEARNER_DIR) for p in (root / d).glob(
-        "*.ipynb")}
+    found = {
+        p.relative_to(root)
+        for d in (SOLUTION_DIR, LEARNER_DIR)
+        for p in (root / d).glob("*.ipynb")
+    }
     found |= {p.relative_to(root) for p in (root / PAGE_DIR).glob(SOURCE_GLOB)}
     return found
 
 
-def generate(root: str | Path | None = None, out: str | Path | None = None) -> list[Path]:
+def generate(
+    root: str | Path | None = None, out: str | Path | None = None
+) -> list[Path]:
     """Write every generated file; return those whose contents changed.
 
     Parameters
@@ -492,5 +525,7 @@ def check_generated(root: str | Path | None = None) -> list[str]:
         elif path.read_text(encoding="utf-8") != text:
             problems.append(f"{rel}: differs from its source")
     for rel in sorted(_generated_on_disk(base) - set(expected)):
-        problems.append(f"{rel}: no source in {SOURCE_DIR} (delete it or restore the source)")
+        problems.append(
+            f"{rel}: no source in {SOURCE_DIR} (delete it or restore the source)"
+        )
     return problems

@@ -1,0 +1,112 @@
+"""Summaries over seeds: means, Student-t intervals and paired differences.
+
+Every experimental chapter repeats its runs over seeds and reports a mean with a
+95% interval; comparisons are paired by seed. The rule for "better" is the same
+everywhere: an interval that excludes no effect (zero).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
+    """Return the mean and its 95% Student-t interval: ``(mean, low, high)``.
+
+    The interval is mean +/- t(0.975, n-1) * sd / sqrt(n); with one value it
+    has zero width.
+    """
+    from scipy import stats
+
+    array = np.asarray(values, dtype=np.float64)
+    n = len(array)
+    half = (
+        float(stats.t.ppf(0.975, n - 1) * array.std(ddof=1) / np.sqrt(n))
+        if n > 1
+        else 0.0
+    )
+    mean = float(array.mean())
+    return mean, mean - half, mean + half
+
+
+def summarise(
+    rows: list[dict[str, Any]], metric: str = "rare_recall"
+) -> list[dict[str, Any]]:
+    """Mean and 95% confidence interval of ``metric`` per (strategy, amount) over seeds.
+
+    The interval is mean +/- t(0.975, n-1) * sd / sqrt(n), from Student's t.
+    """
+    groups: dict[tuple[str, int], list[float]] = {}
+    for row in rows:
+        groups.setdefault((row["strategy"], row["amount"]), []).append(
+            float(row[metric])
+        )
+    summary = []
+    for (strategy, amount), values in groups.items():
+        mean, low, high = mean_interval(values)
+        summary.append(
+            {
+                "strategy": strategy,
+                "amount": amount,
+                "n": len(values),
+                "mean": mean,
+                "low": low,
+                "high": high,
+            }
+        )
+    return summary
+
+
+def paired_difference(
+    rows: list[dict[str, Any]],
+    condition: tuple[str, int],
+    baseline: tuple[str, int] = ("none", 0),
+    metric: str = "rare_recall",
+) -> dict[str, Any]:
+    """Mean per-seed difference ``condition - baseline`` of ``metric``, with a 95% interval.
+
+    Every seed runs every condition on the same kept images (and the same
+    GAN), so differences within a seed remove the large seed-to-seed swings
+    that an unpaired comparison of two intervals would include.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows from :func:`run_tail_experiment`.
+    condition, baseline : (strategy, amount)
+        The two conditions to compare.
+    metric : str, default "rare_recall"
+
+    Returns
+    -------
+    dict
+        ``mean``, ``low``, ``high`` (of the difference), ``n`` (paired
+        seeds) and ``verdict``: "higher" or "lower" when the interval
+        excludes 0, else "not distinguishable".
+
+    Raises
+    ------
+    ValueError
+        If either condition is missing from ``rows`` for every seed.
+    """
+
+    def by_seed(which: tuple[str, int]) -> dict[int, float]:
+        return {
+            int(r["seed"]): float(r[metric])
+            for r in rows
+            if (r["strategy"], int(r["amount"])) == (which[0], int(which[1]))
+        }
+
+    ours, theirs = by_seed(condition), by_seed(baseline)
+    seeds = sorted(set(ours) & set(theirs))
+    if not seeds:
+        raise ValueError(
+            f"no seed has both {condition} and {baseline}: "
+            "check the strategy names and amounts against the experiment"
+        )
+    mean, low, high = mean_interval([ours[s] - theirs[s] for s in seeds])
+    verdict = "higher" if low > 0 else "lower" if high < 0 else "not distinguishable"
+    return {"mean": mean, "low": low, "high": high, "n": len(seeds), "verdict": verdict}
