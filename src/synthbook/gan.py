@@ -52,6 +52,7 @@ from synthbook.cache import (
     save_checked,
 )
 from synthbook.data import MnistData
+from synthbook.validate import check_count
 
 #: Training steps used by the book: about a minute on two otherwise idle CPU cores.
 BOOK_STEPS = 4000
@@ -688,6 +689,16 @@ def load_or_train(
 # --------------------------------------------------------------------------
 # Sampling
 # --------------------------------------------------------------------------
+
+
+def class_labels(per_class: int) -> torch.Tensor:
+    """Return the digits 0 to 9, each repeated ``per_class`` times (int64).
+
+    ``class_labels(2)`` is ``tensor([0, 0, 1, 1, ..., 9, 9])``: the labels for a
+    class-balanced sample, digit by digit.
+    """
+    n = check_count("per_class", per_class, minimum=0)
+    return torch.arange(10).repeat_interleave(n)
 
 
 def sample_latents(
