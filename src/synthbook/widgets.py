@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -237,3 +239,128 @@ def noise_scale_grid(
         ax.tick_params(left=False)
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------
+# Panels that work without a kernel: every frame precomputed, picked in the browser
+# --------------------------------------------------------------------------
+
+Control = tuple[str, str, Sequence[tuple[str, Any]]]
+
+# Picks the frame the menus select; no eval, no network, works from file://.
+_PANEL_JS = (
+    "var menus=root.querySelectorAll('select');var img=root.querySelector('img');"
+    "var text=root.querySelector('.sb-panel-text');"
+    "function show(){var key=Array.prototype.map.call(menus,function(m){"
+    "return m.value;}).join('|');var f=frames[key];if(!f){return;}"
+    "img.src=f.src;img.alt=f.alt;text.textContent=f.text;}"
+    "Array.prototype.forEach.call(menus,function(m){"
+    "m.addEventListener('change',show);m.addEventListener('input',show);});"
+)
+
+
+def _png_data_uri(frame: Mapping[str, Any]) -> str:
+    if "png" in frame:
+        payload = bytes(frame["png"])
+    elif "image" in frame:
+        array = np.asarray(frame["image"])
+        if array.dtype != np.uint8:
+            array = (np.clip(array, 0.0, 1.0) * 255).round().astype(np.uint8)
+        if array.ndim == 2:
+            array = 255 - array  # dark ink on a light page, as in the figures
+        buffer = io.BytesIO()
+        Image.fromarray(array).save(buffer, format="PNG", compress_level=6)
+        payload = buffer.getvalue()
+    else:
+        raise ValueError("each frame needs a 'png' (bytes) or an 'image' (array)")
+    return "data:image/png;base64," + base64.b64encode(payload).decode()
+
+
+def precomputed_panel(
+    controls: Sequence[Control],
+    frames: Mapping[tuple[Any, ...], Mapping[str, Any]],
+    *,
+    title: str,
+    width: int | None = None,
+) -> Any:
+    """Return an HTML panel whose controls pick among precomputed pictures.
+
+    It needs no kernel: the pictures travel with the page and a few lines of
+    JavaScript show the one the controls select, so the panel works in the
+    static book (over http and from ``file://``) as in a live notebook.
+
+    Parameters
+    ----------
+    controls : sequence of (name, label, options)
+        One menu per control; ``options`` is a sequence of ``(label, value)``.
+    frames : mapping
+        For every combination of option values (a tuple, one value per control,
+        in the order of ``controls``): ``{"png": bytes}`` or ``{"image":
+        array}`` (grey in [0, 1] is drawn as dark ink on light), an ``"alt"``
+        text describing that picture, and optionally ``"text"``, a sentence
+        shown under it.
+    title : str
+        Shown above the controls.
+    width : int, optional
+        Display width of the picture in CSS pixels.
+
+    Returns
+    -------
+    IPython.display.HTML
+
+    Raises
+    ------
+    ValueError
+        If a combination of options has no frame, or a frame has no alt text.
+    """
+    import itertools
+    import json
+    import uuid
+
+    from IPython.display import HTML
+
+    if not controls:
+        raise ValueError("controls must name at least one control")
+    index: dict[str, dict[str, str]] = {}
+    for combo in itertools.product(
+        *[[v for _, v in options] for _, _, options in controls]
+    ):
+        frame = frames.get(tuple(combo))
+        if frame is None:
+            raise ValueError(f"frames has no picture for the settings {combo!r}")
+        alt = str(frame.get("alt", "")).strip()
+        if not alt:
+            raise ValueError(f"the frame for {combo!r} needs an alt text")
+        key = "|".join(json.dumps(v) for v in combo)
+        index[key] = {
+            "src": _png_data_uri(frame),
+            "alt": alt,
+            "text": str(frame.get("text", "")),
+        }
+    uid = "sb-panel-" + uuid.uuid4().hex[:10]
+    first = next(iter(index.values()))
+    menus = []
+    for i, (name, label, options) in enumerate(controls):
+        opts = "".join(
+            f'<option value="{html.escape(json.dumps(v))}">{html.escape(str(lbl))}</option>'
+            for lbl, v in options
+        )
+        menus.append(
+            f'<label style="margin-right:1em">{html.escape(label)} '
+            f'<select data-control="{i}" name="{html.escape(name)}">{opts}</select></label>'
+        )
+    style = f' style="width:{int(width)}px;max-width:100%"' if width else ""
+    data = json.dumps(index).replace("</", "<\\/")  # never close the script early
+    script = (
+        "(function(){var root=document.getElementById(" + json.dumps(uid) + ");"
+        "var frames=" + data + ";" + _PANEL_JS + "})();"
+    )
+    body = (
+        f'<div id="{uid}" class="sb-panel" role="group" '
+        f'aria-label="{html.escape(title)}">'
+        f"<p><strong>{html.escape(title)}</strong></p><div>{''.join(menus)}</div>"
+        f'<img src="{first["src"]}" alt="{html.escape(first["alt"])}"{style}>'
+        f'<p class="sb-panel-text" aria-live="polite">{html.escape(first["text"])}</p>'
+        f"<script>{script}</script></div>"
+    )
+    return HTML(body)
