@@ -19,11 +19,7 @@ discriminator's batch, and the clipping bound is its whole sensitivity.
 from __future__ import annotations
 
 import contextlib
-import copy
-import hashlib
-import inspect
 import math
-import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -38,17 +34,19 @@ from opacus.accountants.utils import get_noise_multiplier
 from opacus.grad_sample import GradSampleModuleFastGradientClipping
 from opacus.optimizers import DPOptimizerFastGradientClipping
 from opacus.utils.fast_gradient_clipping_utils import DPTensorFastGradientClipping
-from tqdm.auto import tqdm
 
 from synthbook import gan
 from synthbook.cache import cache_dir, load_or_none, make_key, save_checked
 from synthbook.data import MnistData
+from synthbook.validate import check_seed
+from synthbook.versions import code_version
 
 __all__ = [
     "CURVE_EPSILONS",
     "CURVE_STEPS",
     "DEFAULT_DELTA",
     "CurvePoint",
+    "DPSGDUpdate",
     "DPSettings",
     "DPTrainResult",
     "auc_ceiling",
@@ -195,11 +193,126 @@ def _check_data(data: MnistData, config: gan.GANConfig) -> float:
         raise ValueError("no training images: DP-SGD needs a non-empty training set")
     if n < 2 * config.batch_size:
         raise ValueError(
-            f"DP-SGD samples each image with probability batch_size / n, which must be below "
-            f"1/2: got {n} images for batch_size={config.batch_size}; use at least "
-            f"{2 * config.batch_size} images or a smaller batch_size"
+            "DP-SGD samples each image with probability batch_size / n, which must "
+            f"be below 1/2: got {n} images for batch_size={config.batch_size}; use "
+            f"at least {2 * config.batch_size} images or a smaller batch_size"
         )
     return config.batch_size / n
+
+
+class DPSGDUpdate(gan.DiscriminatorUpdate):
+    """The discriminator learns by DP-SGD: Poisson batches, clipped rows, noise.
+
+    Plugged into :func:`synthbook.gan.train_gan`, which does the rest of the
+    training exactly as for the plain GAN. Each real image enters a step's
+    batch independently with probability ``sample_rate`` (what the accountant
+    assumes); the generated digits are drawn for uniformly random labels, so
+    that a real image influences exactly one row of the batch. Every row's
+    gradient is clipped to ``settings.max_grad_norm`` (Opacus's ghost
+    clipping) and Gaussian noise of standard deviation ``noise_multiplier *
+    max_grad_norm`` is added to their sum.
+    """
+
+    description = "training DP-GAN"
+
+    def __init__(
+        self,
+        settings: DPSettings,
+        noise_multiplier: float,
+        sample_rate: float,
+        *,
+        seed: int = 0,
+    ) -> None:
+        self.settings, self.sigma = settings, noise_multiplier
+        self.sample_rate, self.seed = sample_rate, seed
+        self.accountant = RDPAccountant()
+
+    def start(
+        self,
+        discriminator: torch.nn.Module,
+        data: MnistData,
+        config: gan.GANConfig,
+        rng: torch.Generator,
+    ) -> None:
+        """Wrap ``discriminator`` for per-example clipping; make the DP optimizer."""
+        self.config, self.rng = config, rng
+        self.images, self.labels = data.images, data.labels
+        clip = self.settings.max_grad_norm
+        with _quiet_opacus():
+            self.private_d = GradSampleModuleFastGradientClipping(
+                discriminator,
+                loss_reduction="sum",
+                max_grad_norm=clip,
+                use_ghost_clipping=True,
+            )
+            self.optimizer = DPOptimizerFastGradientClipping(
+                torch.optim.Adam(
+                    self.private_d.parameters(),
+                    lr=config.lr_d,
+                    betas=(config.beta1, config.beta2),
+                ),
+                noise_multiplier=self.sigma,
+                max_grad_norm=clip,
+                expected_batch_size=config.batch_size,
+                loss_reduction="sum",
+                generator=torch.Generator().manual_seed(20_000 + self.seed),
+            )
+
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Draw a Poisson-sampled real batch and ``batch_size`` random labels to generate."""
+        chosen = torch.rand(len(self.labels), generator=self.rng) < self.sample_rate
+        size = self.config.batch_size
+        fake_labels = torch.randint(0, 10, (size,), generator=self.rng)
+        return self.images[chosen], self.labels[chosen], fake_labels
+
+    def step(
+        self,
+        real: torch.Tensor,
+        labels: torch.Tensor,
+        fake: torch.Tensor,
+        fake_labels: torch.Tensor,
+    ) -> dict[str, float]:
+        """One DP-SGD step on real and generated rows; every row's gradient is clipped."""
+        n_real = len(real)
+        with _quiet_opacus():
+            scores, logits = self.private_d(
+                torch.cat([real, fake]), torch.cat([labels, fake_labels])
+            )
+            real_score, fake_score = scores[:n_real], scores[n_real:]
+            real_cost, fake_cost = gan.costs(real_score, fake_score, self.config.loss)
+            if self.config.aux_weight > 0:
+                real_cost = real_cost + self.config.aux_weight * F.cross_entropy(
+                    logits[:n_real], labels, reduction="none"
+                )
+            per_row = torch.cat([real_cost, fake_cost])
+            self.optimizer.zero_grad(set_to_none=True)
+            DPTensorFastGradientClipping(
+                self.private_d, self.optimizer, per_row, loss_reduction="sum"
+            ).backward()
+            self.optimizer.step()
+        self.accountant.step(noise_multiplier=self.sigma, sample_rate=self.sample_rate)
+        return gan.contest_record(per_row.detach().mean(), real_score, fake_score)
+
+    @contextlib.contextmanager
+    def generator_view(self) -> Iterator[torch.nn.Module]:
+        """Let the generator read the private discriminator, without per-example norms."""
+        self.private_d.disable_hooks()
+        try:
+            with _quiet_opacus():
+                yield self.private_d
+        finally:
+            self.private_d.enable_hooks()
+            self.optimizer.zero_grad(set_to_none=True)  # drop what G's pass left on D
+
+    def finish(self) -> None:
+        """Remove Opacus's hooks, leaving a plain discriminator."""
+        if hasattr(self, "private_d"):
+            self.private_d.remove_hooks()
+
+    def epsilon(self) -> float:
+        """Return the epsilon spent so far (RDP accountant) at ``settings.delta``."""
+        with _quiet_opacus():
+            return float(self.accountant.get_epsilon(self.settings.delta))
 
 
 def train_dp_gan(
@@ -213,6 +326,9 @@ def train_dp_gan(
 ) -> DPTrainResult:
     """Train the book's conditional GAN with a DP-SGD discriminator.
 
+    The training loop is :func:`synthbook.gan.train_gan` with the
+    discriminator update replaced by :class:`DPSGDUpdate`.
+
     Parameters
     ----------
     data : MnistData
@@ -221,8 +337,7 @@ def train_dp_gan(
         The privacy budget, spent evenly over ``steps``.
     config : synthbook.gan.GANConfig, optional
         The recipe (default ``GANConfig()``); ``batch_size`` is the expected
-        number of real images per step. Dropout and the projection
-        discriminator work; the MLP architecture is the one tested.
+        number of real images per step.
     steps : int
         Number of steps (one discriminator and one generator update each).
     seed : int, default 0
@@ -237,12 +352,14 @@ def train_dp_gan(
     Raises
     ------
     ValueError
-        If the data are too few for Poisson sampling, ``steps`` is not positive,
-        or ``settings.delta`` is not below one over the number of images.
+        If the data are too few for Poisson sampling, ``steps`` is not a
+        positive whole number, or ``settings.delta`` is not below one over the
+        number of images.
     """
-    config = config or gan.GANConfig()
-    if not isinstance(steps, int) or steps < 1:
+    config = gan.GANConfig() if config is None else config
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    seed = check_seed("seed", seed)
     sample_rate = _check_data(data, config)
     if settings.delta >= 1 / len(data):
         raise ValueError(
@@ -251,165 +368,20 @@ def train_dp_gan(
             "smaller delta"
         )
     sigma = noise_multiplier_for(settings, sample_rate=sample_rate, steps=steps)
-
-    torch.manual_seed(seed)
-    generator, discriminator = gan.build_models(config)
-    average = copy.deepcopy(generator) if config.ema_decay > 0 else None
-    sampler = average if average is not None else generator
-    betas = (config.beta1, config.beta2)
-    with _quiet_opacus():
-        private_d = GradSampleModuleFastGradientClipping(
-            discriminator,
-            loss_reduction="sum",
-            max_grad_norm=settings.max_grad_norm,
-            use_ghost_clipping=True,
-        )
-        opt_d = DPOptimizerFastGradientClipping(
-            torch.optim.Adam(private_d.parameters(), lr=config.lr_d, betas=betas),
-            noise_multiplier=sigma,
-            max_grad_norm=settings.max_grad_norm,
-            expected_batch_size=config.batch_size,
-            loss_reduction="sum",
-            generator=torch.Generator().manual_seed(20_000 + seed),
-        )
-        opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr_g, betas=betas)
-        accountant = RDPAccountant()
-        rng = torch.Generator().manual_seed(seed)
-        real_all = data.images.view(-1, 1, 28, 28) * 2.0 - 1.0
-        labels_all = data.labels
-        history: dict[str, Any] = {
-            "step": [],
-            **{k: [] for k in gan.HISTORY_KEYS},
-            "film": [],
-        }
-        bar = tqdm(
-            total=steps, disable=not progress, desc="training DP-GAN", unit="step"
-        )
-        started = time.perf_counter()
-        for step in range(1, steps + 1):
-            stats = _dp_step(
-                generator,
-                private_d,
-                opt_g,
-                opt_d,
-                real_all,
-                labels_all,
-                sample_rate,
-                config,
-                rng,
-            )
-            accountant.step(noise_multiplier=sigma, sample_rate=sample_rate)
-            if average is not None:
-                gan._update_average(
-                    average, generator, min(config.ema_decay, (1 + step) / (10 + step))
-                )
-            history["step"].append(step)
-            for key in gan.HISTORY_KEYS:
-                history[key].append(stats[key])
-            bar.update(1)
-        bar.close()
-        elapsed = time.perf_counter() - started
-        spent = float(accountant.get_epsilon(settings.delta))
-        private_d.remove_hooks()
-    sampler.eval()
-    discriminator.eval()
-    result = gan.TrainResult(sampler, discriminator, config, history, steps, elapsed)
-    return DPTrainResult(result, settings, spent, sigma, sample_rate)
-
-
-def _dp_step(
-    generator: gan.Generator,
-    private_d: GradSampleModuleFastGradientClipping,
-    opt_g: torch.optim.Optimizer,
-    opt_d: DPOptimizerFastGradientClipping,
-    real_all: torch.Tensor,
-    labels_all: torch.Tensor,
-    sample_rate: float,
-    config: gan.GANConfig,
-    rng: torch.Generator,
-) -> dict[str, float]:
-    # Poisson sampling (each image independently), which the accountant assumes.
-    chosen = torch.rand(len(real_all), generator=rng) < sample_rate
-    real, labels = real_all[chosen], labels_all[chosen]
-    n_real = len(real)
-    fake_labels = torch.randint(0, 10, (config.batch_size,), generator=rng)
-    z = torch.randn(config.batch_size, config.latent_dim, generator=rng)
-    fake = generator(z, fake_labels)
-
-    # One batch of real and generated rows; every row's gradient is clipped.
-    scores, logits = private_d(
-        torch.cat([real, fake.detach()]), torch.cat([labels, fake_labels])
+    update = DPSGDUpdate(settings, sigma, sample_rate, seed=seed)
+    result = gan.train_gan(
+        data, config, steps=steps, seed=seed, progress=progress, d_update=update
     )
-    real_score, fake_score = scores[:n_real], scores[n_real:]
-    if config.loss == "hinge":
-        real_loss, fake_loss = F.relu(1.0 - real_score), F.relu(1.0 + fake_score)
-    else:
-        real_loss = F.binary_cross_entropy_with_logits(
-            real_score, torch.ones_like(real_score), reduction="none"
-        )
-        fake_loss = F.binary_cross_entropy_with_logits(
-            fake_score, torch.zeros_like(fake_score), reduction="none"
-        )
-    if config.aux_weight > 0:
-        real_loss = real_loss + config.aux_weight * F.cross_entropy(
-            logits[:n_real], labels, reduction="none"
-        )
-    opt_d.zero_grad(set_to_none=True)
-    DPTensorFastGradientClipping(
-        private_d, opt_d, torch.cat([real_loss, fake_loss]), loss_reduction="sum"
-    ).backward()
-    opt_d.step()
-
-    # The generator's update reads the (private) discriminator: no per-example norms needed.
-    private_d.disable_hooks()
-    fake_score_g, fake_class = private_d(fake, fake_labels)
-    if config.loss == "hinge":
-        g_loss = -fake_score_g.mean()
-    else:
-        g_loss = F.binary_cross_entropy_with_logits(
-            fake_score_g, torch.ones_like(fake_score_g)
-        )
-    if config.aux_weight > 0:
-        g_loss = g_loss + config.aux_weight * F.cross_entropy(fake_class, fake_labels)
-    opt_g.zero_grad(set_to_none=True)
-    g_loss.backward()
-    private_d.enable_hooks()
-    opt_g.step()
-    opt_d.zero_grad(set_to_none=True)  # drop what the generator's pass left on D
-
-    with torch.no_grad():
-        correct = ((real_score > 0).float().mean() if n_real else torch.tensor(0.5)) + (
-            fake_score < 0
-        ).float().mean()
-    d_loss = (real_loss.detach().sum() + fake_loss.detach().sum()) / max(
-        1, n_real + len(fake_loss)
-    )
-    return {
-        "g_loss": float(g_loss.detach()),
-        "d_loss": float(d_loss),
-        "d_real": float(torch.sigmoid(real_score.detach()).mean())
-        if n_real
-        else float("nan"),
-        "d_fake": float(torch.sigmoid(fake_score.detach()).mean()),
-        "d_accuracy": float(correct / 2),
-    }
+    return DPTrainResult(result, settings, update.epsilon(), sigma, sample_rate)
 
 
 def _training_code_version() -> str:
     # Only the code that shapes a trained model: editing the curve or its figure
     # must not throw away the cached models.
-    parts = [
-        inspect.getsource(obj)
-        for obj in (
-            DPSettings,
-            noise_multiplier_for,
-            _check_data,
-            train_dp_gan,
-            _dp_step,
-        )
-    ]
-    digest = hashlib.sha256("".join(parts).encode()).hexdigest()[:12]
-    return f"{gan._CODE_VERSION}-{digest}"
+    dp_code = code_version(
+        DPSettings, noise_multiplier_for, _check_data, DPSGDUpdate, train_dp_gan
+    )
+    return f"{gan.training_code_version()}-{dp_code}"
 
 
 def _checkpoint_path(
@@ -428,6 +400,7 @@ def _checkpoint_path(
         seed=seed,
         threads=torch.get_num_threads(),
         code=_training_code_version(),
+        format=gan.FORMAT_VERSION,
     )
     return cache_dir("dp-gan") / f"dp-gan-{key}.pt"
 
@@ -444,28 +417,31 @@ def load_or_train_dp_gan(
     """Return the cached DP-GAN for these inputs, training (and caching) it if needed.
 
     The cache key covers the budget, the recipe, the data's fingerprint, the
-    steps, the seed, torch's thread count, and the source of :mod:`synthbook.gan`
-    and of this module's training code (not of its curve or figure). Files are
+    steps, the seed, torch's thread count, and the version of the GAN's and
+    this module's training code (not of its curve or figure). Files are
     written atomically with a checksum and read with ``weights_only=True``.
     """
-    config = config or gan.GANConfig()
+    config = gan.GANConfig() if config is None else config
     path = _checkpoint_path(data, settings, config, steps=steps, seed=seed)
     state = load_or_none(path)
     if state is not None:
-        return DPTrainResult(
-            gan._state_to_result(state["gan"]),
-            DPSettings(**state["settings"]),
-            float(state["epsilon"]),
-            float(state["noise_multiplier"]),
-            float(state["sample_rate"]),
-        )
+        try:
+            return DPTrainResult(
+                gan.result_from_state(state["gan"], source=str(path)),
+                DPSettings(**state["settings"]),
+                float(state["epsilon"]),
+                float(state["noise_multiplier"]),
+                float(state["sample_rate"]),
+            )
+        except (gan.CheckpointVersionError, KeyError, TypeError) as err:
+            warnings.warn(f"retraining an outdated cache entry: {err}", stacklevel=2)
     result = train_dp_gan(
         data, settings, config, steps=steps, seed=seed, progress=progress
     )
     save_checked(
         path,
         {
-            "gan": gan._result_to_state(result.gan),
+            "gan": gan.result_to_state(result.gan),
             "settings": asdict(result.settings),
             "epsilon": result.epsilon,
             "noise_multiplier": result.noise_multiplier,

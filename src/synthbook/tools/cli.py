@@ -116,9 +116,12 @@ def _cmd_train_gan(args: argparse.Namespace) -> int:
         raise ValueError("give a budget: --seconds, --steps, or both")
     setup(args.seed)
     splits = book_splits(load_mnist(args.data), seed=args.seed)
-    config = gan.GANConfig(arch=args.arch)
     result = gan.train_gan(
-        splits.train, config, seconds=args.seconds, steps=args.steps, seed=args.seed
+        splits.train,
+        gan.GANConfig(),
+        seconds=args.seconds,
+        steps=args.steps,
+        seed=args.seed,
     )
     gan.save_checkpoint(result, out)
     print(f"trained {result.steps:,} steps in {result.seconds:.1f} s; wrote {out}")
@@ -290,7 +293,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--steps", type=int, default=None, help="step budget (reproducible)"
     )
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--arch", choices=["mlp", "conv"], default="mlp")
     train.add_argument("--data", choices=["auto", "mnist", "embedded"], default=None)
     train.add_argument("--out", required=True, help="checkpoint file to write")
     train.add_argument("--force", action="store_true", help="replace an existing --out")
