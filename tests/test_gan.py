@@ -1,5 +1,6 @@
 """The conditional GAN: shapes, determinism, snapshots, checkpoints, bad inputs."""
 
+import inspect
 import math
 from dataclasses import replace
 
@@ -188,6 +189,37 @@ def test_checkpoint_of_another_version_is_refused_by_name(
     cache.save_checked(tmp_path / "wider.pt", wider)
     with pytest.raises(gan.CheckpointVersionError, match="retrain with"):
         gan.load_checkpoint(tmp_path / "wider.pt")
+
+
+def test_cache_key_follows_the_training_code_only(
+    monkeypatch, small_data: MnistData
+) -> None:
+    key = gan.checkpoint_path(small_data, TINY, steps=4, seed=0)
+    read_source = inspect.getsource
+    edits: dict = {}
+
+    def edited_source(obj):
+        source = read_source(obj)
+        return edits[obj](source) if obj in edits else source
+
+    assert read_source(gan.train).startswith('"""Training the conditional GAN')
+    monkeypatch.setattr(inspect, "getsource", edited_source)
+    # Sampling code, docstrings and comments of the training code: same model.
+    edits[gan.sample] = lambda src: src + "\n\ndef extra():\n    return 1\n"
+    edits[gan.train] = lambda src: (
+        src.replace(
+            '"""Training the conditional GAN', '"""Reworded: training the GAN', 1
+        )
+        + "\n# a new comment\n"
+    )
+    assert gan.checkpoint_path(small_data, TINY, steps=4, seed=0) == key
+    # A change to what the training code does: a new model.
+    edits[gan.train] = lambda src: src.replace(
+        "def ema_decay_at(config: GANConfig, step: int) -> float:",
+        "def ema_decay_at(config: GANConfig, step: int) -> float:\n    step += 1",
+        1,
+    )
+    assert gan.checkpoint_path(small_data, TINY, steps=4, seed=0) != key
 
 
 # ---------------------------------------------------------------------------
