@@ -35,7 +35,10 @@ class GANConfig:
     batch_size : int
         Real images (and as many generated ones) per step.
     lr_g, lr_d : float
-        Adam learning rates of generator and discriminator.
+        Adam learning rates of generator and discriminator. The discriminator
+        learns twice as fast (two time-scales, Heusel et al. 2017); both are
+        four times the common 2e-4 and 4e-4, which with these small networks
+        reaches the book's quality in half the steps (``bench gan``).
     beta1, beta2 : float
         Adam's moment coefficients.
     loss : {"hinge", "bce"}
@@ -46,9 +49,11 @@ class GANConfig:
         Decay of the moving average of the generator's weights; 0 samples from
         the trained generator itself.
     ema_warmup : float
-        Early on the average uses decay ``(1 + t) / (ema_warmup + t)`` at step
-        ``t`` (when that is below ``ema_decay``), so that it does not remember
-        the random initial weights for long.
+        At step ``t`` the average uses decay ``min(ema_decay, (1 + t) /
+        (ema_warmup + t))``: it then averages about the last ``t / (ema_warmup -
+        1)`` steps (the last 5% of training with the default 20), so it neither
+        remembers the random initial weights nor lags far behind a generator
+        that is still improving.
     d_dropout : float
         Dropout after each hidden layer of the discriminator.
     film_every : int
@@ -58,14 +63,14 @@ class GANConfig:
     latent_dim: int = 32
     width: int = 256
     batch_size: int = 64
-    lr_g: float = 2e-4
-    lr_d: float = 4e-4
+    lr_g: float = 8e-4
+    lr_d: float = 1.6e-3
     beta1: float = 0.5
     beta2: float = 0.999
     loss: str = "hinge"
     aux_weight: float = 0.5
     ema_decay: float = 0.999
-    ema_warmup: float = 10.0
+    ema_warmup: float = 20.0
     d_dropout: float = 0.0
     film_every: int = 500
 
