@@ -154,13 +154,13 @@ class Generator(nn.Module):
         )
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Generate images for noise ``z`` (B, latent_dim) and labels (B,) or (B, 10)."""
+        """Generate images for noise ``z`` and digits (or label weights)."""
         h = torch.cat([z, self.embed(as_label_weights(labels))], dim=1)
         return self.body(h).view(-1, 1, 28, 28)
 
 
 class Discriminator(nn.Module):
-    """Score images in ``[0, 1]`` as real or generated, given a label; name the digit.
+    """Score images in ``[0, 1]`` as real or generated, given a label.
 
     Two heads share the features: a *projection* score (the label is compared
     with the image's features by an inner product, Miyato & Koyama 2018) and
@@ -187,11 +187,11 @@ class Discriminator(nn.Module):
     def forward(
         self, images: torch.Tensor, labels: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return (real/fake logits (B,), digit logits (B, 10)) for images in ``[0, 1]``."""
-        h = self.features(images.reshape(len(images), 784) * 2.0 - 1.0)
-        score = self.out(h).squeeze(1) + (self.embed(as_label_weights(labels)) * h).sum(
-            1
-        )
+        """Return real/fake logits ``(B,)`` and digit logits ``(B, 10)``."""
+        x = images.reshape(len(images), 784) * 2.0 - 1.0  # [0, 1] -> [-1, 1]
+        h = self.features(x)
+        label_vector = self.embed(as_label_weights(labels))
+        score = self.out(h).squeeze(1) + (label_vector * h).sum(dim=1)
         return score, self.classify(h)
 
 

@@ -88,7 +88,7 @@ def costs(
 def adversarial_loss(
     real_score: torch.Tensor, fake_score: torch.Tensor, loss: str = "hinge"
 ) -> torch.Tensor:
-    """Return the discriminator's loss: mean cost of real plus of generated images.
+    """Return the discriminator's loss: mean cost of real plus of fake images.
 
     With the hinge loss a real image scored above 1 costs nothing, and so does
     a generated image scored below -1.
@@ -103,7 +103,7 @@ def generator_loss(
     labels: torch.Tensor,
     config: GANConfig,
 ) -> torch.Tensor:
-    """Return the generator's loss: be scored as real, and read as the digit asked for."""
+    """Return the generator's loss: be scored real, and read as the label."""
     if config.loss == "hinge":
         loss = -fake_score.mean()
     else:
@@ -176,12 +176,13 @@ class DiscriminatorUpdate:
         fake: torch.Tensor,
         fake_labels: torch.Tensor,
     ) -> dict[str, float]:
-        """Score real and generated images high and low, name the real digits; learn."""
+        """Learn to score real images high, generated ones low; name real digits."""
         real_score, real_class = self.discriminator(real, labels)
         fake_score, _ = self.discriminator(fake, fake_labels)
         loss = adversarial_loss(real_score, fake_score, self.config.loss)
-        if self.config.aux_weight > 0:
-            loss = loss + self.config.aux_weight * F.cross_entropy(real_class, labels)
+        weight = self.config.aux_weight
+        if weight > 0:
+            loss = loss + weight * F.cross_entropy(real_class, labels)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -189,7 +190,7 @@ class DiscriminatorUpdate:
 
     @contextlib.contextmanager
     def generator_view(self) -> Iterator[nn.Module]:
-        """Yield the discriminator the generator's update reads; drop its gradients after."""
+        """Yield the discriminator for the generator's update; drop its gradients."""
         yield self.discriminator
         self.optimizer.zero_grad(set_to_none=True)
 
@@ -204,7 +205,7 @@ def train_step(
     config: GANConfig,
     rng: torch.Generator,
 ) -> dict[str, float]:
-    """One round of the contest: the discriminator learns once, then the generator."""
+    """Play one round: the discriminator learns once, then the generator."""
     real, labels, fake_labels = update.batch()
     z = torch.randn(len(fake_labels), config.latent_dim, generator=rng)
     fake = to_unit_range(generator(z, fake_labels))
@@ -389,21 +390,21 @@ def train_gan(
     check_finite("data.images", data.images)
     if len(data) < config.batch_size:
         raise ValueError(
-            f"need at least batch_size={config.batch_size} images, got {len(data)}; "
-            "use more data or a smaller batch_size"
+            f"need at least batch_size={config.batch_size} images, got "
+            f"{len(data)}; use more data or a smaller batch_size"
         )
     torch.manual_seed(seed)
     generator, discriminator = build(config)
     average = copy.deepcopy(generator) if config.ema_decay > 0 else None
     sampler = average if average is not None else generator
     betas = (config.beta1, config.beta2)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr_g, betas=betas)
+    opt_g = torch.optim.Adam(generator.parameters(), config.lr_g, betas=betas)
     rng = torch.Generator().manual_seed(seed)
     update = DiscriminatorUpdate() if d_update is None else d_update
     plan = _snapshot_plan(steps) if snapshot_steps is None else snapshot_steps
     record = _Record(config, seed, sampler, plan)
     step, started = 0, time.perf_counter()
-    bar = tqdm(total=steps, disable=not progress, desc=update.description, unit="step")
+    bar = tqdm(total=steps, disable=not progress, desc=update.description)
     update.start(discriminator, data, config, rng)
     try:
         while (steps is None or step < steps) and (
@@ -428,6 +429,7 @@ def train_gan(
     record.finish(step)
     sampler.eval()
     discriminator.eval()
+    history, snapshots = record.history, record.snapshots
     return TrainResult(
-        sampler, discriminator, config, record.history, step, elapsed, record.snapshots
+        sampler, discriminator, config, history, step, elapsed, snapshots
     )
