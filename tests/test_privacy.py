@@ -57,6 +57,13 @@ def test_bad_training_calls(small_data: MnistData) -> None:
         )
     with pytest.raises(ValueError, match="sample_rate"):
         differential_privacy.noise_multiplier_for(budget, sample_rate=1.0, steps=10)
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
+        differential_privacy.train_dp_gan(small_data, budget, TINY, steps=math.inf)
+    images = small_data.images.clone()
+    images[3, 10, 10] = math.inf
+    poisoned = MnistData(images, small_data.labels, small_data.source)
+    with pytest.raises(ValueError, match="data.images holds 1 NaN or infinite"):
+        differential_privacy.train_dp_gan(poisoned, budget, TINY, steps=5)
 
 
 def test_less_epsilon_needs_more_noise() -> None:
