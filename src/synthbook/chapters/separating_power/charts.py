@@ -33,6 +33,7 @@ _ODDNESS_COLOURS = (OKABE_ITO[4], OKABE_ITO[5], OKABE_ITO[6], OKABE_ITO[7])
 _METRIC_LABEL = {
     "accuracy": "change in accuracy\n(percentage points)",
     "auc": "change in ROC AUC\n(x 100)",
+    "crossing": "boundary shift toward the 9s\n(% of the way from 4 to 9)",
 }
 
 
@@ -81,7 +82,7 @@ def plot_margins(shift: ShiftMeasures) -> Figure:
 
 
 def _scale(metric: str) -> float:
-    return 100.0 if metric in ("accuracy", "auc") else 1.0
+    return 100.0 if metric in ("accuracy", "auc", "crossing") else 1.0
 
 
 def _select(table: Sequence[Mapping[str, Any]], **where: Any) -> list[Mapping]:
@@ -107,7 +108,7 @@ def plot_controls(
     differences; the generated kinds are shown at ``oddness`` and ``rule``.
     """
     fig, axes = plt.subplots(
-        1, len(tables), figsize=(4.6 * len(tables), 3.6), squeeze=False
+        1, len(tables), figsize=(3.4 * len(tables) + 0.6, 3.6), squeeze=False
     )
     offsets = dict(zip(KIND_STYLE, (-0.09, -0.03, 0.03, 0.09), strict=True))
     for ax, (metric, table) in zip(axes[0], tables.items(), strict=True):
@@ -177,3 +178,39 @@ def plot_sweep(
     axes[0, -1].legend(fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
+
+
+def controls_markdown(
+    table: Sequence[Mapping[str, Any]],
+    *,
+    oddness: float,
+    rule: str,
+    against: str = "none",
+    scale: float = 100.0,
+) -> str:
+    """Return a Markdown table: a row per kind of added digits, a column per amount.
+
+    Each cell is the mean paired difference against ``against``, its 95%
+    interval and the verdict, from :func:`comparison_table` rows.
+    """
+    amounts = sorted({r["amount"] for r in table})
+    lines = [
+        "| added | " + " | ".join(f"+{a}" for a in amounts) + " |",
+        "| --- |" + " --- |" * len(amounts),
+    ]
+    for kind, style in KIND_STYLE.items():
+        where: dict[str, Any] = {"condition": kind, "against": against}
+        if kind in ("synthetic", "balanced"):
+            where |= {"oddness": oddness, "rule": rule}
+        rows = {r["amount"]: r for r in _select(table, **where)}
+        if not rows:
+            continue
+        cells = [
+            f"{scale * rows[a]['mean']:+.1f} [{scale * rows[a]['low']:+.1f}, "
+            f"{scale * rows[a]['high']:+.1f}] {rows[a]['verdict']}"
+            if a in rows
+            else "-"
+            for a in amounts
+        ]
+        lines.append(f"| {style['label']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

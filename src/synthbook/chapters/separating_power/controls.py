@@ -26,7 +26,7 @@ the 95% interval of the difference excludes zero.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -300,7 +300,14 @@ def compare(
     ``mean``, ``low``, ``high``, ``n`` and ``verdict``.
     """
     check_choice(metric, METRICS, "metric")
-    return stats.paired_difference(rows, condition, baseline, metric=metric)
+    result = stats.paired_difference(rows, condition, baseline, metric=metric)
+    if not all(np.isfinite(result[k]) for k in ("mean", "low", "high")):
+        raise ValueError(
+            f"{metric} is NaN or infinite for {condition} or {baseline} in some seed "
+            "(for 'crossing': the boundary missed the segment between the class "
+            "means); compare another metric"
+        )
+    return result
 
 
 def comparison_table(
@@ -351,3 +358,20 @@ def verdict_counts(table: list[dict[str, Any]], **where: Any) -> dict[str, int]:
         if all(row[k] == v for k, v in where.items()):
             counts[row["verdict"]] += 1
     return counts
+
+
+def format_difference(
+    result: Mapping[str, Any],
+    *,
+    scale: float = 100.0,
+    unit: str = " points",
+    decimals: int = 1,
+) -> str:
+    """Write a paired difference as ``"-1.6 points (95% interval -2.4 to -0.8)"``.
+
+    ``scale`` multiplies the mean and the interval (100 turns a share into
+    percentage points); the verdict is left to the caller.
+    """
+    mean, low, high = (scale * float(result[k]) for k in ("mean", "low", "high"))
+    f = f"+.{decimals}f"
+    return f"{mean:{f}}{unit} (95% interval {low:{f}} to {high:{f}})"

@@ -64,8 +64,8 @@ def _scatter_added(ax: Axes, xy, y, contested, provenance, colours) -> None:
             groups = [((y == d), "D", 22, "black")]
         else:
             groups = [
-                ((y == d) & ~odd, "^", 26, "white"),
-                ((y == d) & odd, "X", 40, "white"),
+                ((y == d) & ~odd, "^", 28, "black"),
+                ((y == d) & odd, "X", 42, "black"),
             ]
         for mask, marker, size, edge in groups:
             ax.scatter(
@@ -75,7 +75,7 @@ def _scatter_added(ax: Axes, xy, y, contested, provenance, colours) -> None:
                 marker=marker,
                 color=colour,
                 edgecolors=edge,
-                linewidths=0.5,
+                linewidths=0.4,
                 zorder=3,
             )
 
@@ -94,6 +94,7 @@ def draw_regions(
     resolution: int = 200,
     show_real: bool = True,
     added_provenance: str = "synthetic",
+    tag: bool = True,
 ) -> Axes:
     """Draw a 2-D classifier's decision regions with real and added points.
 
@@ -103,7 +104,8 @@ def draw_regions(
     (``added_provenance="real"``) are black-edged diamonds; real test digits
     whose predicted label flipped are large black-edged stars in the colour of
     their *new* label. ``reference`` (e.g. the real-only classifier) is drawn as
-    a dashed line so the move is visible. The axes get a provenance tag.
+    a dashed line so the move is visible. With ``tag``, the axes get a
+    provenance tag (real, synthetic or mixed, from what they show).
     """
     digits = problem.digits
     colours = class_colours(digits)
@@ -173,23 +175,42 @@ def draw_regions(
     ax.set_yticks([])
     if title:
         ax.set_title(title, fontsize=10, loc="left")
-    shown_real = show_real or (flipped is not None and np.any(flipped))
-    if added and added_provenance == "synthetic":
-        label_provenance(ax, "mixed" if shown_real else "synthetic")
-    else:
-        label_provenance(ax, "real")
+    if tag:
+        label_provenance(ax, shows(show_real, flipped, added, added_provenance))
     return ax
 
 
+def shows(
+    show_real: bool, flipped: np.ndarray | None, added: bool, added_provenance: str
+) -> str:
+    """Say what a regions plot shows: ``"real"``, ``"synthetic"`` or ``"mixed"``."""
+    real = show_real or (flipped is not None and bool(np.any(flipped)))
+    if added and added_provenance == "synthetic":
+        return "mixed" if real else "synthetic"
+    return "real"
+
+
+def tag_figure(fig: Figure, provenance: str) -> None:
+    """Put one provenance tag at the top right of a whole figure."""
+    strip = fig.add_axes((0.0, 0.97, 0.995, 0.02))
+    strip.axis("off")
+    label_provenance(strip, provenance)
+
+
 def legend_handles(
-    digits: Sequence[int], *, before_line: bool = True, added: str = "synthetic"
+    digits: Sequence[int],
+    *,
+    before_line: bool = True,
+    added: str = "synthetic",
+    added_digits: Sequence[int] | None = None,
 ) -> list[Line2D]:
     """Legend entries for :func:`draw_regions` (markers and line styles).
 
     ``added`` is ``"synthetic"``, ``"real"`` or ``"none"``: which added points
-    the figure shows.
+    the figure shows; ``added_digits`` limits their entries to those digits.
     """
     colours = class_colours(digits)
+    shown = colours if added_digits is None else {d: colours[d] for d in added_digits}
 
     def entry(label: str, **style: Any) -> Line2D:
         return Line2D([], [], linestyle="", label=label, **style)
@@ -205,9 +226,10 @@ def legend_handles(
                 marker="^",
                 color=c,
                 markersize=7,
-                markeredgecolor="white",
+                markeredgecolor="black",
+                markeredgewidth=0.4,
             )
-            for d, c in colours.items()
+            for d, c in shown.items()
         ]
         handles.append(
             entry(
@@ -221,7 +243,7 @@ def legend_handles(
     elif added == "real":
         handles += [
             entry(f"added real {d}", marker="D", color=c, markeredgecolor="black")
-            for d, c in colours.items()
+            for d, c in shown.items()
         ]
     handles.append(
         entry(
@@ -314,9 +336,10 @@ def render_boundary(
         result.before,
         problem,
         resolution=resolution,
-        title=f"real digits only: accuracy {shift.accuracy_before:.1%}",
+        title=f"real only: accuracy {shift.accuracy_before:.1%}",
     )
-    what = "real" if result.provenance == "real" else f"synthetic, rule '{rule}'"
+    real = result.provenance == "real"
+    what = "real" if real else "synthetic"
     draw_regions(
         right,
         result.after,
@@ -327,7 +350,7 @@ def render_boundary(
         flipped=shift.flipped,
         reference=result.before,
         resolution=resolution,
-        title=f"+ {amount} {what}: accuracy {shift.accuracy_after:.1%}",
+        title=f"+{amount} {what}: accuracy {shift.accuracy_after:.1%}",
         added_provenance=result.provenance,
     )
     fig.legend(
@@ -337,9 +360,10 @@ def render_boundary(
         fontsize=8,
         frameon=False,
     )
+    labelled = "" if real else f"labelled by the {rule} rule: "
     fig.suptitle(
-        f"{shift.flipped.sum()} of {len(shift.test_y)} real test digits flip "
-        f"({shift.flip_share:.1%})",
+        f"{labelled}{shift.flipped.sum()} of {len(shift.test_y)} real test digits "
+        f"flip ({shift.flip_share:.1%})",
         fontsize=11,
     )
     fig.tight_layout(rect=(0, 0.16, 1, 1))
@@ -399,6 +423,7 @@ def small_multiples(
                 show_real=False,
                 title=f"+{amount}: {result.shift.flip_share:.0%} flip",
                 added_provenance=pool.provenance,
+                tag=False,
             )
             ax.set(xlabel="", ylabel="")
             if col == 0:
@@ -410,7 +435,8 @@ def small_multiples(
         fontsize=8,
         frameon=False,
     )
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.tight_layout(rect=(0, 0.1, 1, 0.96))
+    tag_figure(fig, "mixed" if pool.provenance == "synthetic" else "real")
     return fig
 
 

@@ -9,6 +9,7 @@ in the static HTML without a kernel. :func:`boundary_panel` is the live version
 from __future__ import annotations
 
 import html
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +22,7 @@ from synthbook import widgets as panels
 from synthbook.chapters.separating_power.controls import (
     GENERATED,
     ControlDesign,
+    format_difference,
     run_seed,
 )
 from synthbook.chapters.separating_power.experiment import run_condition
@@ -45,6 +47,8 @@ from synthbook.chapters.separating_power.pool import (
 )
 from synthbook.data import MnistData
 
+#: Resolution of the static panel's pictures (a 4.4-inch figure is 352 pixels wide).
+PANEL_DPI = 80
 #: What the static panel's menu calls each kind of added digits.
 KIND_LABELS: dict[str, str] = {
     "synthetic": "synthetic {d}s",
@@ -54,12 +58,8 @@ KIND_LABELS: dict[str, str] = {
 }
 
 
-def _interval(result: Mapping[str, Any], unit: str, scale: float) -> str:
-    return (
-        f"{scale * result['mean']:+.1f}{unit} (95% interval "
-        f"{scale * result['low']:+.1f} to {scale * result['high']:+.1f}): "
-        f"{result['verdict']}"
-    )
+def _interval(result: Mapping[str, Any], unit: str) -> str:
+    return f"{format_difference(result, unit=unit)}: {result['verdict']}"
 
 
 def _lookup(table, condition: str, amount: int, odd, rule, against: str):
@@ -98,7 +98,7 @@ def frame_for(
     what = KIND_LABELS[condition].format(d=d, e=e)
     if condition in GENERATED:
         what += f" (oddness {oddness:g}, labelled by {rule})"
-    fig, ax = plt.subplots(figsize=(4.4, 4.3))
+    fig, ax = plt.subplots(figsize=(4.4, 4.2))
     draw_regions(
         ax,
         result.after,
@@ -108,20 +108,23 @@ def frame_for(
         contested=result.contested,
         flipped=shift.flipped,
         reference=result.before,
-        resolution=110,
+        resolution=120,
         title=f"+{amount} {what.split(' (')[0]}, seed {seed}",
         added_provenance=pool.provenance,
     )
     ax.set(xlabel="", ylabel="")
+    added = sorted(set(result.synthetic_y.tolist()))
     fig.legend(
-        handles=legend_handles(problem.digits, added=pool.provenance),
+        handles=legend_handles(
+            problem.digits, added=pool.provenance, added_digits=added
+        ),
         loc="lower center",
-        ncol=3,
-        fontsize=7,
+        ncol=2,
+        fontsize=7.5,
         frameon=False,
     )
     fig.tight_layout(rect=(0, 0.2, 1, 1))
-    png = figure_png(fig, dpi=64, colours=24)
+    png = figure_png(fig, dpi=PANEL_DPI, colours=24)
     mixed = "real and synthetic" if pool.provenance == "synthetic" else "real"
     alt = (
         f"Decision regions of the logistic regression for {d}s and {e}s, seed {seed}, "
@@ -139,14 +142,14 @@ def frame_for(
     auc = _lookup(tables["auc"], condition, amount, odd, key, "none")
     sentences.append(
         f"Over {n_seeds} seeds, against real data only: accuracy "
-        f"{_interval(acc, ' points', 100)}; ROC AUC {_interval(auc, '', 100)} "
+        f"{_interval(acc, ' points')}; ROC AUC {_interval(auc, '')} "
         "(x 100)."
     )
     if condition == "synthetic":
         real = _lookup(tables["accuracy"], condition, amount, odd, key, "real")
         sentences.append(
             f"Against as many held-out real {d}s: accuracy "
-            f"{_interval(real, ' points', 100)}."
+            f"{_interval(real, ' points')}."
         )
     return {"png": png, "alt": alt, "text": " ".join(sentences)}
 
@@ -159,19 +162,22 @@ def static_panel(
     design: ControlDesign,
     *,
     judge: Judge | None = None,
-    oddness: float | None = None,
+    oddness: Sequence[float] | None = None,
 ) -> Any:
     """Return a panel that works without a kernel: a small grid, precomputed.
 
-    The grid is the experiment's: the kinds of added digits, its amounts and
-    rules, at one ``oddness`` (default: the design's middle one), for the
-    design's first seed; each picture's sentence gives the paired intervals
+    The grid is the experiment's: the kinds of added digits, its amounts,
+    ``oddness`` (default: all of the design's) and rules, for the design's
+    first seed; each picture's sentence gives the paired intervals
     over all seeds from ``tables`` (:func:`comparison_table` per metric).
     """
     seed = design.seeds[0]
-    odd = design.oddness[len(design.oddness) // 2] if oddness is None else oddness
-    if odd not in design.oddness:
-        raise ValueError(f"oddness {odd} is not one of the design's {design.oddness}")
+    odds = tuple(design.oddness if oddness is None else oddness)
+    unknown = set(odds) - set(design.oddness)
+    if unknown or not odds:
+        raise ValueError(
+            f"oddness must be some of the design's {design.oddness}, got {odds}"
+        )
     run = run_seed(problem, generator, held_out, design, seed, judge=judge)
     pools, base = run.pools, run.base
     d, e = problem.digits[:2]
@@ -179,33 +185,32 @@ def static_panel(
     controls = [
         ("added", "digits added", kinds),
         ("amount", "how many", [(str(a), a) for a in design.amounts]),
+        ("oddness", "oddness of synthetic digits", [(f"{o:g}", o) for o in odds]),
         ("rule", "synthetic digits labelled by", [(r, r) for r in design.rules]),
     ]
     frames: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for kind in KIND_LABELS:
-        pool = pools[f"{kind} {odd:g}" if kind in GENERATED else kind]
-        for amount in design.amounts:
-            for rule in design.rules:
-                if kind not in GENERATED and rule != design.rules[0]:
-                    # Real digits need no rule: every rule shows the same picture.
-                    frames[(kind, amount, rule)] = frames[
-                        (kind, amount, design.rules[0])
-                    ]
-                    continue
-                frames[(kind, amount, rule)] = frame_for(
-                    problem,
-                    pool,
-                    base,
-                    condition=kind,
-                    amount=amount,
-                    oddness=odd,
-                    rule=rule,
-                    tables=tables,
-                    seed=seed,
-                    n_seeds=len(design.seeds),
-                )
-    title = f"Move the line: what is added to the real {d}s and {e}s (oddness {odd:g})"
-    return panels.precomputed_panel(controls, frames, title=title, width=440)
+    for kind, amount, odd, rule in itertools.product(
+        KIND_LABELS, design.amounts, odds, design.rules
+    ):
+        first = (kind, amount, odds[0], design.rules[0])
+        if kind not in GENERATED and (odd, rule) != first[2:]:
+            # Real digits have no oddness and need no rule: one picture for all.
+            frames[(kind, amount, odd, rule)] = frames[first]
+            continue
+        frames[(kind, amount, odd, rule)] = frame_for(
+            problem,
+            pools[f"{kind} {odd:g}" if kind in GENERATED else kind],
+            base,
+            condition=kind,
+            amount=amount,
+            oddness=odd,
+            rule=rule,
+            tables=tables,
+            seed=seed,
+            n_seeds=len(design.seeds),
+        )
+    title = f"Move the line: what is added to the real {d}s and {e}s"
+    return panels.precomputed_panel(controls, frames, title=title)
 
 
 def boundary_panel(
