@@ -66,7 +66,9 @@ from synthbook.chapters.separating_power.figures import (
     figure_png,
     legend_handles,
     render_boundary,
+    shows,
     small_multiples,
+    tag_figure,
 )
 from synthbook.chapters.separating_power.geometry import (
     CONFUSABLE,
@@ -101,6 +103,7 @@ from synthbook.chapters.separating_power.pool import (
     make_pool,
     nearest_labels,
     oversampled_pool,
+    points_pool,
     real_pool,
 )
 
@@ -151,6 +154,7 @@ __all__ = [
     "oversampled_pool",
     "pixels_of",
     "plot_controls",
+    "points_pool",
     "plot_margins",
     "plot_sweep",
     "probability_margin",
@@ -162,9 +166,11 @@ __all__ = [
     "separation_auc",
     "shift_measures",
     "show_contested",
+    "shows",
     "small_multiples",
     "static_panel",
     "sweep",
     "swept_region",
+    "tag_figure",
     "verdict_counts",
 ]

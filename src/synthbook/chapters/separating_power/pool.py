@@ -266,18 +266,27 @@ def make_pool(
     )
 
 
-def _real(xy: np.ndarray, y: np.ndarray, images: np.ndarray | None) -> SyntheticPool:
-    # A real digit's label is its label under every rule: nobody has to decide.
+def points_pool(
+    xy: np.ndarray,
+    y: np.ndarray,
+    *,
+    images: np.ndarray | None = None,
+    provenance: str = "real",
+) -> SyntheticPool:
+    """Return labelled 2-D points as a pool, with the same label under every rule.
+
+    For real digits nobody has to decide what they are: every rule gives the
+    label they came with.
+    """
+    xy = np.asarray(xy, dtype=np.float64)
     y = np.asarray(y)
+    if xy.ndim != 2 or xy.shape[1] != 2 or len(xy) != len(y):
+        raise ValueError(
+            f"expected (N, 2) points with N labels, got {xy.shape} and {len(y)}"
+        )
     labels = {rule: y for rule in RULES}
     return SyntheticPool(
-        np.asarray(xy, dtype=np.float64),
-        y,
-        y,
-        np.zeros(len(y)),
-        labels,
-        images,
-        provenance="real",
+        xy, y, y, np.zeros(len(y)), labels, images, provenance=provenance
     )
 
 
@@ -319,7 +328,7 @@ def real_pool(
     size = len(images_np) if size is None else check_amount(size, len(images_np))
     order = np.random.default_rng(seed).permutation(len(images_np))[:size]
     chosen = images_np[order]
-    return _real(problem.embed(chosen), labels_np[order], chosen)
+    return points_pool(problem.embed(chosen), labels_np[order], images=chosen)
 
 
 def oversampled_pool(
@@ -335,4 +344,4 @@ def oversampled_pool(
         raise ValueError(f"there are no training points of digit {digit} to copy")
     size = check_amount(size)
     picks = np.random.default_rng(seed).choice(candidates, size, replace=True)
-    return _real(np.asarray(xy)[picks], np.full(size, digit), None)
+    return points_pool(np.asarray(xy)[picks], np.full(size, digit))
