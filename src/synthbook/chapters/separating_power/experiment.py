@@ -111,7 +111,7 @@ class ShiftMeasures:
 
     @property
     def margin_change(self) -> float:
-        """Mean change in probability margin on real test points (after minus before)."""
+        """Mean change in probability margin of real test points (after - before)."""
         return float(np.mean(self.margin_after - self.margin_before))
 
     def reversed(self) -> ShiftMeasures:

@@ -382,7 +382,7 @@ def small_multiples(
     seed: int = 0,
     resolution: int = 120,
 ) -> Figure:
-    """Draw decision regions in a grid: one row per labelling rule, one column per amount.
+    """Draw decision regions in a grid: a row per labelling rule, a column per amount.
 
     Each panel shows the added synthetic digits and the real test digits that
     flipped (so the panels with added digits show mixed data).
@@ -421,7 +421,7 @@ def small_multiples(
                 reference=before,
                 resolution=resolution,
                 show_real=False,
-                title=f"+{amount}: {result.shift.flip_share:.0%} flip",
+                title=f"+{amount} added, {int(result.shift.flipped.sum())} flipped",
                 added_provenance=pool.provenance,
                 tag=False,
             )

@@ -69,7 +69,7 @@ def check_digits(digits: Sequence[int]) -> tuple[int, ...]:
 
 
 def check_amount(amount: int, available: int | None = None) -> int:
-    """Return ``amount`` as an int if it is a non-negative count within ``available``."""
+    """Return ``amount`` as an int if it is a count from 0 to ``available``."""
     if isinstance(amount, bool) or not float(amount).is_integer():
         raise ValueError(
             f"amount must be a whole number of added digits, got {amount!r}"
@@ -357,7 +357,7 @@ def boundary_crossing(
     first: int,
     resolution: int = 1001,
 ) -> float:
-    """Where along the segment ``start -> end`` the classifier stops predicting ``first``.
+    """Return where along ``start -> end`` the classifier stops predicting ``first``.
 
     Returns a fraction in ``[0, 1]`` (0.5 is half-way), or ``nan`` if the
     prediction never changes along the segment.

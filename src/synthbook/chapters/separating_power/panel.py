@@ -58,8 +58,11 @@ KIND_LABELS: dict[str, str] = {
 }
 
 
-def _interval(result: Mapping[str, Any], unit: str) -> str:
-    return f"{format_difference(result, unit=unit)}: {result['verdict']}"
+def _interval(
+    result: Mapping[str, Any], unit: str, scale: float = 100, decimals: int = 1
+) -> str:
+    text = format_difference(result, unit=unit, scale=scale, decimals=decimals)
+    return f"{text}: {result['verdict']}"
 
 
 def _lookup(table, condition: str, amount: int, odd, rule, against: str):
@@ -126,11 +129,17 @@ def frame_for(
     fig.tight_layout(rect=(0, 0.2, 1, 1))
     png = figure_png(fig, dpi=PANEL_DPI, colours=24)
     mixed = "real and synthetic" if pool.provenance == "synthetic" else "real"
+    flips = int(shift.flipped.sum())
+    stars = (
+        "no real test digit changed label"
+        if flips == 0
+        else f"{flips} real test digit{'s' if flips > 1 else ''} that changed label "
+        "are drawn as stars"
+    )
     alt = (
         f"Decision regions of the logistic regression for {d}s and {e}s, seed {seed}, "
         f"after adding {amount} {what}; shows {mixed} digits. The dashed line is the "
-        f"boundary from real digits only; {int(shift.flipped.sum())} real test "
-        "digits that changed label are drawn as stars."
+        f"boundary from real digits only; {stars}."
     )
     sentences = [
         f"Seed {seed}: {int(shift.flipped.sum())} of {len(shift.test_y)} real test "
@@ -142,8 +151,7 @@ def frame_for(
     auc = _lookup(tables["auc"], condition, amount, odd, key, "none")
     sentences.append(
         f"Over {n_seeds} seeds, against real data only: accuracy "
-        f"{_interval(acc, ' points')}; ROC AUC {_interval(auc, '')} "
-        "(x 100)."
+        f"{_interval(acc, ' points')}; ROC AUC {_interval(auc, '', 1, 4)}."
     )
     if condition == "synthetic":
         real = _lookup(tables["accuracy"], condition, amount, odd, key, "real")
@@ -227,7 +235,7 @@ def boundary_panel(
     pool_size: int = 400,
     seed: int = 0,
 ) -> widgets.VBox:
-    """Return a live ipywidgets panel: digit set, requests, amount, oddness, rule, model.
+    """Return a live ipywidgets panel: digits, requests, amount, oddness, rule, model.
 
     It needs a running kernel (each change retrains and redraws in Python), and
     offers the full range: any of :data:`CONFUSABLE`, up to ``pool_size``

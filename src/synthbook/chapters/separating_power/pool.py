@@ -92,7 +92,7 @@ class SyntheticPool:
         return len(self.xy)
 
     def labels_for(self, rule: str) -> np.ndarray:
-        """Return the labels under ``rule``; raise ``ValueError`` if it is unavailable."""
+        """Return the labels under ``rule``; raise ``ValueError`` if unavailable."""
         check_rule(rule)
         if rule not in self.labels:
             missing = "a judge" if rule == "judge" else "reference images"
