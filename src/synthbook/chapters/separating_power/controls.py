@@ -375,3 +375,18 @@ def format_difference(
     mean, low, high = (scale * float(result[k]) for k in ("mean", "low", "high"))
     f = f"+.{decimals}f"
     return f"{mean:{f}}{unit} (95% interval {low:{f}} to {high:{f}})"
+
+
+def conditions_with(
+    table: list[dict[str, Any]],
+    verdict: str,
+    *,
+    condition: str = "synthetic",
+    against: str = "none",
+) -> set[tuple[Any, str, int]]:
+    """Return ``(oddness, rule, amount)`` of each ``condition`` with this verdict."""
+    return {
+        (r["oddness"], r["rule"], r["amount"])
+        for r in table
+        if (r["condition"], r["against"], r["verdict"]) == (condition, against, verdict)
+    }
