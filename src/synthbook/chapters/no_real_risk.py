@@ -495,3 +495,10 @@ def results_table(
             + "</tr>"
         )
     return f"<table>{head}{''.join(body)}</table>"
+
+
+def summary(rows: list[dict[str, Any]], strategy: str, metric: str) -> dict[str, float]:
+    """Return :func:`mean_of` as a dict with ``mean``, ``low`` and ``high``."""
+    return dict(
+        zip(("mean", "low", "high"), mean_of(rows, strategy, metric), strict=True)
+    )
