@@ -34,7 +34,6 @@ BOOK = Path(__file__).resolve().parents[1] / "book"
 PENDING_GLUE: dict[str, str] = {
     "what_are_synthetic_data.md": "core-gan: training-set size, steps, scores",
     "variability_and_the_odd.md": "variability: split sizes; paper numbers to allow",
-    "separating_power.md": "separating-power: digit counts, accuracies, 784 pixels",
     "too_real.md": "risk-chapters: sample sizes, steps, thresholds",
     "differential_privacy.md": "risk-chapters: epsilons, steps, AUC ceilings",
     "fix_the_data.md": "risk-chapters: widths, epochs, sparsities, counts",
