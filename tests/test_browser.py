@@ -10,7 +10,15 @@ tests below then check what that visit recorded:
   images in widget output visible and described by alt text);
 * every ``<img>`` has alt text;
 * internal links and cross-references point at files and anchors that exist;
-* axe-core finds no serious or critical accessibility violations.
+* axe-core finds no serious or critical accessibility violations;
+* every control in a chapter's cell outputs (menus, sliders, buttons: found on
+  the page, so panels other chapters add are covered too) changes the picture
+  of its panel within 100 ms when moved with the keyboard, with no kernel, both
+  over http and from ``file://``, with no request leaving the page's origin,
+  no console error, and axe still clean afterwards.
+
+``SYNTHBOOK_SITE`` points the tests at another build (e.g. one built with a
+reduced table of contents).
 
 No page is excluded: search.html and genindex.html pass the same checks.
 A full-page screenshot of each chapter is saved to ``_build/screenshots/`` for
@@ -33,8 +41,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SITE = REPO / "_build" / "html"
-SCREENSHOTS = REPO / "_build" / "screenshots"
+SITE = Path(os.environ.get("SYNTHBOOK_SITE", REPO / "_build" / "html"))
+SCREENSHOTS = SITE.parent / "screenshots"
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -315,10 +323,10 @@ def visits(browser, server_url):
 def test_pages_found() -> None:
     assert "index.html" in PAGES
     assert any(_is_chapter(page) for page in PAGES), "no chapter pages in the build"
-    # The data chapter's digit browser is the widget the static book must show.
-    assert "book/meet_the_data.html" in WIDGET_PAGES, (
-        "no saved widget state in meet_the_data"
-    )
+    # The data chapter's digit browser is a panel the static book must run.
+    assert "data-sb-panel" in (SITE / "book" / "meet_the_data.html").read_text(
+        encoding="utf-8"
+    ), "no digit browser panel in meet_the_data"
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -377,3 +385,160 @@ def test_internal_links_resolve(page: str) -> None:
             if unquote(target.fragment) not in _scan(path).ids:
                 broken.append(f"{href} (no #{target.fragment} in {path})")
     assert not broken, f"broken internal links in {page}: {broken}"
+
+
+# --------------------------------------------------------------------------- #
+# Every control is live without a kernel
+# --------------------------------------------------------------------------- #
+
+CHAPTERS = [page for page in PAGES if _is_chapter(page)]
+LIVE_MS = 100
+# Controls in cell outputs: native ones and ipywidgets' (sliders are role=slider).
+CONTROLS_JS = """() => {
+    const visible = el => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+    const found = Array.from(document.querySelectorAll(
+        '.cell_output select, .cell_output input, .cell_output button, '
+        + '.cell_output textarea, .cell_output [role=slider]'))
+        // Not the theme's copy buttons on text outputs: page furniture, not panels.
+        .filter(el => visible(el) && el.type !== 'hidden' && !el.closest('.copybtn'));
+    found.forEach((el, i) => el.setAttribute('data-sb-test', String(i)));
+    return found.map(el => ({
+        index: el.getAttribute('data-sb-test'),
+        tag: el.tagName.toLowerCase(), type: el.type || el.getAttribute('role') || '',
+        name: el.name || el.id || (el.labels && el.labels[0] ? el.labels[0].textContent : '')
+            || el.getAttribute('aria-label') || el.textContent.trim().slice(0, 30),
+    }));
+}"""
+# Arms a watch on the panel of control `i`: resolves to the milliseconds from
+# the next keydown to the first frame whose picture differs, or null.
+WATCH_JS = """i => {
+    const el = document.querySelector(`[data-sb-test="${i}"]`);
+    const panel = el.closest('[data-sb-panel]') || el.closest('.cell_output');
+    const sig = () => Array.from(panel.querySelectorAll('canvas, img')).map(p =>
+        p.tagName === 'CANVAS' ? p.toDataURL() : p.src).join('|');
+    const before = sig();
+    let t0 = null;
+    window.addEventListener('keydown', () => { t0 = performance.now(); },
+                            {once: true, capture: true});
+    window.__sbMoved = new Promise(resolve => {
+        const tick = () => {
+            if (t0 !== null && sig() !== before) return resolve(performance.now() - t0);
+            if (t0 !== null && performance.now() - t0 > 2000) return resolve(null);
+            requestAnimationFrame(tick);
+        };
+        requestAnimationFrame(tick);
+    });
+    return {disabled: !!(el.disabled || el.getAttribute('aria-disabled') === 'true'),
+            atEnd: el.tagName === 'SELECT' ? el.selectedIndex === el.options.length - 1
+                : el.type === 'range' ? Number(el.value) >= Number(el.max)
+                : el.getAttribute('aria-valuenow') !== null
+                    && el.getAttribute('aria-valuenow') === el.getAttribute('aria-valuemax'),
+            pictures: panel.querySelectorAll('canvas, img').length};
+}"""
+
+
+def _key_for(control: dict, at_end: bool) -> str:
+    if control["tag"] == "button" or control["type"] in ("checkbox", "radio"):
+        return "Space"
+    if control["tag"] == "select":
+        return "ArrowUp" if at_end else "ArrowDown"
+    return "ArrowLeft" if at_end else "ArrowRight"
+
+
+@dataclass
+class ControlReport:
+    page: str
+    scheme: str
+    total: int = 0
+    live: list[str] = field(default_factory=list)
+    dead: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    offsite: list[str] = field(default_factory=list)
+    axe: list[dict] = field(default_factory=list)
+
+
+LIVE_SUMMARY: dict[tuple[str, str], ControlReport] = {}
+
+
+def _exercise_controls(browser, base: str, page: str, scheme: str) -> ControlReport:
+    report = ControlReport(page, scheme)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    origin = base if scheme == "http" else "file://"
+
+    def on_request(request) -> None:
+        url = request.url
+        if not url.startswith((origin, "data:", "blob:")):
+            report.offsite.append(url)
+
+    if scheme == "http":
+        def route(route_request):
+            if route_request.request.url.startswith(base):
+                route_request.continue_()
+            else:
+                report.offsite.append(route_request.request.url)
+                route_request.abort()
+
+        context.route("**/*", route)
+    # Until axe runs: from file:// its stylesheet preloading (XHR) is refused.
+    listening = [True]
+    tab.on("request", on_request)
+    tab.on(
+        "console",
+        lambda m: listening[0]
+        and m.type == "error"
+        and report.console_errors.append(m.text),
+    )
+    tab.on("pageerror", lambda e: report.console_errors.append(f"uncaught: {e}"))
+    try:
+        tab.goto(base + page, wait_until="load")
+        views = _expected_widgets(page)["views"]
+        if views:
+            tab.wait_for_function(
+                "n => Array.from(document.querySelectorAll('.widget-subarea'))"
+                ".filter(a => a.children.length > 0).length >= n",
+                arg=views,
+                timeout=RENDER_TIMEOUT_MS,
+            )
+        tab.wait_for_timeout(300)
+        controls = tab.evaluate(CONTROLS_JS)
+        report.total = len(controls)
+        for control in controls:
+            label = f"{control['tag']}[{control['type']}] {control['name']!s}".strip()
+            state = tab.evaluate(WATCH_JS, control["index"])
+            if state["disabled"]:
+                tab.evaluate("() => { window.__sbMoved = Promise.resolve(-1); }")
+            else:
+                tab.focus(f'[data-sb-test="{control["index"]}"]')
+                tab.keyboard.press(_key_for(control, state["atEnd"]))
+            elapsed = tab.evaluate("() => window.__sbMoved")
+            if elapsed is not None and 0 <= elapsed <= LIVE_MS:
+                report.live.append(f"{label} ({elapsed:.0f} ms)")
+            else:
+                why = "disabled" if elapsed == -1 else (
+                    "no picture in its panel" if not state["pictures"]
+                    else "picture unchanged" if elapsed is None else f"{elapsed:.0f} ms")
+                report.dead.append(f"{label}: {why}")
+        listening[0] = False
+        if AXE.exists():
+            tab.add_script_tag(path=str(AXE))
+            report.axe = tab.evaluate(AXE_JS)
+    finally:
+        context.close()
+    LIVE_SUMMARY[(page, scheme)] = report
+    return report
+
+
+@pytest.mark.parametrize("scheme", ["http", "file"])
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_every_control_is_live_without_a_kernel(browser, server_url, page, scheme) -> None:
+    base = server_url if scheme == "http" else SITE.as_uri() + "/"
+    report = _exercise_controls(browser, base, page, scheme)
+    print(f"\n{page} ({scheme}): {len(report.live)}/{report.total} controls live")
+    for line in report.live:
+        print("   live:", line)
+    assert not report.offsite, f"requests leaving the page's origin: {report.offsite}"
+    assert not report.console_errors, f"console errors: {report.console_errors}"
+    serious = [v for v in report.axe if v["impact"] in ("serious", "critical")]
+    assert not serious, json.dumps(serious, indent=1)
+    assert not report.dead, f"controls that do not redraw within {LIVE_MS} ms: {report.dead}"

@@ -354,7 +354,13 @@ export function mount(el, state, onChange) {
   root.append(style, grid, canvas, alt);
   el.appendChild(root);
 
+  const inputs = {};
   function redraw() {
+    // Blend means nothing without a second digit: say so by disabling it.
+    if (inputs.blend) {
+      const t = knobs.blend_toward;
+      inputs.blend.input.disabled = t === null || t === undefined || t < 0;
+    }
     const images = generate(bundle, knobs);
     draw(canvas, images, images.length / 784);
     alt.textContent = describe(bundle, knobs);
@@ -382,7 +388,6 @@ export function mount(el, state, onChange) {
   for (let i = 0; i < knobs.shifts.length; i++) {
     specs.push({ name: "z" + i, label: "z" + i + " shift", min: -3, max: 3, step: 0.1, text: fixed(1) });
   }
-  const inputs = {};
   for (const spec of specs) {
     const value = spec.name.startsWith("z") ? knobs.shifts[Number(spec.name.slice(1))]
       : spec.name === "blend_toward" ? (knobs.blend_toward === null ? -1 : knobs.blend_toward)

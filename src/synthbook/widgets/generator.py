@@ -123,7 +123,7 @@ def render_images(
     return gan.generate(generator, labels, z=z)
 
 
-def _snapshots(source: Any) -> list[tuple[int, torch.nn.Module]]:
+def snapshots_of(source: Any) -> list[tuple[int, torch.nn.Module]]:
     """``[(step, generator)]`` from a TrainResult (with its snapshots) or a generator."""
     if isinstance(source, torch.nn.Module):
         return [(-1, source)]
@@ -167,7 +167,7 @@ class GeneratorWidget(anywidget.AnyWidget):
 
     def show(self, source: Any, *, film: bool = True) -> None:
         """Export ``source`` (a TrainResult or a generator) and send it to the panel."""
-        models = _snapshots(source)
+        models = snapshots_of(source)
         if not film:
             models = models[-1:]
         meta, blob = export.export_models(models)
