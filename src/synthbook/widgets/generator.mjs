@@ -341,6 +341,10 @@ export function mount(el, state, onChange) {
   root.setAttribute("role", "group");
   root.setAttribute("aria-label", state.title || "Generator panel");
   root.setAttribute("data-sb-panel", "generator");
+  // Keys belong to the controls: JupyterLab's shortcuts (Lumino) skip elements
+  // marked so, and the notebook does not see arrow keys meant for a slider.
+  root.setAttribute("data-lm-suppress-shortcuts", "true");
+  root.addEventListener("keydown", function (event) { event.stopPropagation(); });
   const style = document.createElement("style");
   style.textContent = CSS;
   const grid = document.createElement("div");

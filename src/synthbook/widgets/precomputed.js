@@ -16,3 +16,6 @@ Array.prototype.forEach.call(menus, function (m) {
   m.addEventListener("change", show);
   m.addEventListener("input", show);
 });
+// Keys belong to the menus: JupyterLab's shortcuts skip elements marked so.
+root.setAttribute("data-lm-suppress-shortcuts", "true");
+root.addEventListener("keydown", function (event) { event.stopPropagation(); });
