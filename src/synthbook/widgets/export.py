@@ -10,8 +10,9 @@ evaluation mode every part folds into plain dense layers:
 - each batch norm folds into the linear layer before it (scale the rows, shift
   the bias).
 
-The dense layers are stored as int8 with one float32 scale per output row (and
-a float32 bias), about a quarter of float32's size; ``generator.mjs`` runs them.
+The large dense layers are stored as int8 with one float32 scale per output
+row (and a float32 bias), about a quarter of float32's size; small ones (the
+first) as float16. ``generator.mjs`` runs them.
 
 Noise: :func:`latents` defines the noise vectors of a seed once, for Python and
 JavaScript alike. The first :data:`BANK_SAMPLES` vectors of seeds ``0`` to
@@ -40,7 +41,10 @@ BANK_SEEDS = 100
 #: Noise vectors per seed in the bank (the panel draws this many digits).
 BANK_SAMPLES = 8
 #: Bumped when the layout of the exported bytes changes (generator.mjs checks it).
-FORMAT = 1
+FORMAT = 2
+#: Layers this small travel as float16 (the first layer, which reads the noise
+#: and the labels, is small and the most sensitive to int8 rounding).
+HALF_MAX_WEIGHTS = 32_768
 _ACTIVATIONS = {nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid"}
 _SKIPPED = (nn.Identity, nn.Dropout)
 
@@ -161,19 +165,28 @@ def _pad4(buffer: io.BytesIO) -> None:
 def _write_layers(buffer: io.BytesIO, layers: Sequence[Dense]) -> list[dict[str, Any]]:
     meta = []
     for layer in layers:
-        q, scale = _quantize(layer.weight)
-        entry = {
-            "rows": int(q.shape[0]),
-            "cols": int(q.shape[1]),
+        rows, cols = layer.weight.shape
+        entry: dict[str, Any] = {
+            "rows": int(rows),
+            "cols": int(cols),
             "act": layer.act,
             "slope": float(layer.slope),
         }
         _pad4(buffer)
-        entry["q"] = buffer.tell()
-        buffer.write(q.tobytes())
+        if rows * cols <= HALF_MAX_WEIGHTS:
+            half = layer.weight.numpy().astype("<f2")
+            if not np.isfinite(half).all():
+                raise ValueError("a layer's weights overflow float16; cannot export")
+            entry["dtype"], entry["w"] = "f16", buffer.tell()
+            buffer.write(half.tobytes())
+        else:
+            q, scale = _quantize(layer.weight)
+            entry["dtype"], entry["q"] = "int8", buffer.tell()
+            buffer.write(q.tobytes())
+            _pad4(buffer)
+            entry["scale"] = buffer.tell()
+            buffer.write(scale.astype("<f4").tobytes())
         _pad4(buffer)
-        entry["scale"] = buffer.tell()
-        buffer.write(scale.astype("<f4").tobytes())
         entry["bias"] = buffer.tell()
         buffer.write(layer.bias.numpy().astype("<f4").tobytes())
         meta.append(entry)
@@ -185,10 +198,14 @@ def dequantized_layers(meta: dict[str, Any], blob: bytes, index: int = -1) -> li
     layers = []
     for entry in meta["models"][index]["layers"]:
         rows, cols = entry["rows"], entry["cols"]
-        q = np.frombuffer(blob, np.int8, rows * cols, entry["q"]).reshape(rows, cols)
-        scale = np.frombuffer(blob, "<f4", rows, entry["scale"])
+        if entry["dtype"] == "f16":
+            half = np.frombuffer(blob, "<f2", rows * cols, entry["w"])
+            weight = half.astype(np.float32).reshape(rows, cols)
+        else:
+            q = np.frombuffer(blob, np.int8, rows * cols, entry["q"]).reshape(rows, cols)
+            scale = np.frombuffer(blob, "<f4", rows, entry["scale"])
+            weight = q.astype(np.float32) * scale[:, None]
         bias = np.frombuffer(blob, "<f4", rows, entry["bias"])
-        weight = q.astype(np.float32) * scale[:, None]
         layers.append(
             Dense(
                 torch.from_numpy(weight.astype(np.float64)),

@@ -7,11 +7,12 @@
 // parity test (tests/test_generator_js.py).
 //
 // Weights: dense layers exported by synthbook/widgets/export.py (batch norm and
-// the label embedding folded in), int8 with one float32 scale per output row.
+// the label embedding folded in), int8 with one float32 scale per output row
+// (small layers: float16).
 // Noise: the float16 bank exported with them; truncation is the same
 // deterministic transform as export.truncate.
 
-export const FORMAT = 1;
+export const FORMAT = 2;
 const SAMPLES = 8;
 const SIDE = 28;
 const PAD = 2;
@@ -61,12 +62,17 @@ function layersOf(bundle, index) {
   const model = bundle.models[index];
   if (!model.layers) {
     model.layers = model.entry.layers.map(function (e) {
-      const q = new Int8Array(bundle.buffer, e.q, e.rows * e.cols);
-      const scale = new Float32Array(bundle.buffer, e.scale, e.rows);
       const w = new Float32Array(e.rows * e.cols);
-      for (let r = 0; r < e.rows; r++) {
-        const s = scale[r];
-        for (let c = 0, o = r * e.cols; c < e.cols; c++, o++) w[o] = q[o] * s;
+      if (e.dtype === "f16") {
+        const half = new DataView(bundle.buffer, e.w, 2 * w.length);
+        for (let i = 0; i < w.length; i++) w[i] = halfToFloat(half.getUint16(2 * i, true));
+      } else {
+        const q = new Int8Array(bundle.buffer, e.q, e.rows * e.cols);
+        const scale = new Float32Array(bundle.buffer, e.scale, e.rows);
+        for (let r = 0; r < e.rows; r++) {
+          const s = scale[r];
+          for (let c = 0, o = r * e.cols; c < e.cols; c++, o++) w[o] = Math.fround(q[o] * s);
+        }
       }
       const bias = new Float32Array(bundle.buffer, e.bias, e.rows);
       return { rows: e.rows, cols: e.cols, act: e.act, slope: e.slope, w: w, b: bias };

@@ -212,6 +212,13 @@ def bench_browser(seed: int = 0, site: str | None = None) -> dict[str, Any]:
         f"{worst_max:.4f}, mean {worst_mean:.5f} (pixels in [0, 1])"
     )
     out.update(median_ms=median, parity_max=worst_max, parity_mean=worst_mean)
+    anywidget_js = Path("node_modules/anywidget/dist/index.js")
+    print(
+        f"panel JavaScript: generator.mjs {MODULE.stat().st_size:,} bytes (inside the "
+        "widget state), anywidget's front end "
+        + (f"{anywidget_js.stat().st_size:,}" if anywidget_js.exists() else "?")
+        + " bytes (a file, loaded once per page)"
+    )
     built = Path(site or os.environ.get("SYNTHBOOK_SITE", "_build/html"))
     if (built / "index.html").exists():
         rows = page_bytes(built)
