@@ -472,6 +472,7 @@ def _exercise_controls(browser, base: str, page: str, scheme: str) -> ControlRep
             report.offsite.append(url)
 
     if scheme == "http":
+
         def route(route_request):
             if route_request.request.url.startswith(base):
                 route_request.continue_()
@@ -485,9 +486,9 @@ def _exercise_controls(browser, base: str, page: str, scheme: str) -> ControlRep
     tab.on("request", on_request)
     tab.on(
         "console",
-        lambda m: listening[0]
-        and m.type == "error"
-        and report.console_errors.append(m.text),
+        lambda m: (
+            listening[0] and m.type == "error" and report.console_errors.append(m.text)
+        ),
     )
     tab.on("pageerror", lambda e: report.console_errors.append(f"uncaught: {e}"))
     try:
@@ -515,9 +516,17 @@ def _exercise_controls(browser, base: str, page: str, scheme: str) -> ControlRep
             if elapsed is not None and 0 <= elapsed <= LIVE_MS:
                 report.live.append(f"{label} ({elapsed:.0f} ms)")
             else:
-                why = "disabled" if elapsed == -1 else (
-                    "no picture in its panel" if not state["pictures"]
-                    else "picture unchanged" if elapsed is None else f"{elapsed:.0f} ms")
+                why = (
+                    "disabled"
+                    if elapsed == -1
+                    else (
+                        "no picture in its panel"
+                        if not state["pictures"]
+                        else "picture unchanged"
+                        if elapsed is None
+                        else f"{elapsed:.0f} ms"
+                    )
+                )
                 report.dead.append(f"{label}: {why}")
         listening[0] = False
         if AXE.exists():
@@ -531,7 +540,9 @@ def _exercise_controls(browser, base: str, page: str, scheme: str) -> ControlRep
 
 @pytest.mark.parametrize("scheme", ["http", "file"])
 @pytest.mark.parametrize("page", CHAPTERS)
-def test_every_control_is_live_without_a_kernel(browser, server_url, page, scheme) -> None:
+def test_every_control_is_live_without_a_kernel(
+    browser, server_url, page, scheme
+) -> None:
     base = server_url if scheme == "http" else SITE.as_uri() + "/"
     report = _exercise_controls(browser, base, page, scheme)
     print(f"\n{page} ({scheme}): {len(report.live)}/{report.total} controls live")
@@ -541,4 +552,6 @@ def test_every_control_is_live_without_a_kernel(browser, server_url, page, schem
     assert not report.console_errors, f"console errors: {report.console_errors}"
     serious = [v for v in report.axe if v["impact"] in ("serious", "critical")]
     assert not serious, json.dumps(serious, indent=1)
-    assert not report.dead, f"controls that do not redraw within {LIVE_MS} ms: {report.dead}"
+    assert not report.dead, (
+        f"controls that do not redraw within {LIVE_MS} ms: {report.dead}"
+    )

@@ -35,7 +35,9 @@ ARITHMETIC_TOL = 2e-5
 PIXEL_MAX_TOL = 0.05
 PIXEL_MEAN_TOL = 0.004
 
-pytestmark = pytest.mark.skipif(NODE is None, reason="needs Node.js (apt-get install nodejs)")
+pytestmark = pytest.mark.skipif(
+    NODE is None, reason="needs Node.js (apt-get install nodejs)"
+)
 
 CASES = [
     {"digit": 8},
@@ -51,7 +53,13 @@ CASES = [
     {"digit": 6, "truncation": 0.7, "seed": 12},
     {"digit": 6, "truncation": 3.0, "noise_scale": 1.5},
     {"digit": 1, "shifts": [3.0, -3.0, 0.4]},
-    {"digit": 7, "shifts": [-1.2, 0.0, 2.5], "truncation": 1.2, "blend_toward": 1, "blend": 0.6},
+    {
+        "digit": 7,
+        "shifts": [-1.2, 0.0, 2.5],
+        "truncation": 1.2,
+        "blend_toward": 1,
+        "blend": 0.6,
+    },
 ]
 
 
@@ -91,14 +99,26 @@ def _generator(seed: int, leaky: bool = False) -> gan.Generator:
     return model.eval()
 
 
-def _run_node(tmp_path: Path, meta: dict, blob: bytes, cases: list[dict]) -> tuple[np.ndarray, dict]:
+def _run_node(
+    tmp_path: Path, meta: dict, blob: bytes, cases: list[dict]
+) -> tuple[np.ndarray, dict]:
     (tmp_path / "meta.json").write_text(json.dumps(meta))
     (tmp_path / "weights.bin").write_bytes(blob)
     (tmp_path / "cases.json").write_text(json.dumps(cases))
     done = subprocess.run(
-        [NODE, str(RUNNER), str(MODULE), str(tmp_path / "meta.json"),
-         str(tmp_path / "weights.bin"), str(tmp_path / "cases.json"), str(tmp_path / "out.bin")],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            NODE,
+            str(RUNNER),
+            str(MODULE),
+            str(tmp_path / "meta.json"),
+            str(tmp_path / "weights.bin"),
+            str(tmp_path / "cases.json"),
+            str(tmp_path / "out.bin"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     images = np.fromfile(tmp_path / "out.bin", dtype="<f4").reshape(len(cases), 8, 784)
@@ -126,7 +146,9 @@ def _compare(tmp_path: Path, snapshots: list[tuple[int, nn.Module]]) -> dict:
         layers = export.dequantized_layers(meta, blob, case["snapshot"])
         same_weights = export.forward_layers(layers, z, labels).reshape(8, 784).numpy()
         torch_images = render_images(model, **knobs).reshape(8, 784).numpy()
-        worst["arithmetic"] = max(worst["arithmetic"], float(np.abs(got - same_weights).max()))
+        worst["arithmetic"] = max(
+            worst["arithmetic"], float(np.abs(got - same_weights).max())
+        )
         worst["max"] = max(worst["max"], float(np.abs(got - torch_images).max()))
         worst["mean"] = max(worst["mean"], float(np.abs(got - torch_images).mean()))
     worst["alts"] = info["alts"]
@@ -135,16 +157,23 @@ def _compare(tmp_path: Path, snapshots: list[tuple[int, nn.Module]]) -> dict:
 
 def test_js_matches_torch_on_every_knob(tmp_path: Path) -> None:
     worst = _compare(tmp_path, [(1000, _generator(1))])
-    print(f"\nparity: arithmetic {worst['arithmetic']:.2e}, pixels max {worst['max']:.4f}, "
-          f"mean {worst['mean']:.5f}")
+    print(
+        f"\nparity: arithmetic {worst['arithmetic']:.2e}, pixels max {worst['max']:.4f}, "
+        f"mean {worst['mean']:.5f}"
+    )
     assert worst["arithmetic"] <= ARITHMETIC_TOL, worst
     assert worst["max"] <= PIXEL_MAX_TOL, worst
     assert worst["mean"] <= PIXEL_MEAN_TOL, worst
 
 
-def test_js_matches_torch_for_every_film_snapshot_and_leaky_relu(tmp_path: Path) -> None:
-    snapshots = [(0, _generator(2, leaky=True)), (500, _generator(3, leaky=True)),
-                 (2000, _generator(4, leaky=True))]
+def test_js_matches_torch_for_every_film_snapshot_and_leaky_relu(
+    tmp_path: Path,
+) -> None:
+    snapshots = [
+        (0, _generator(2, leaky=True)),
+        (500, _generator(3, leaky=True)),
+        (2000, _generator(4, leaky=True)),
+    ]
     worst = _compare(tmp_path, snapshots)
     assert worst["arithmetic"] <= ARITHMETIC_TOL, worst
     assert worst["max"] <= PIXEL_MAX_TOL, worst
@@ -158,16 +187,27 @@ def test_truncation_keeps_order_and_bounds() -> None:
     for t in (0.05, 0.5, 1.0, 2.0, 3.0):
         out = export.truncate(z, t)
         assert float(out.abs().max()) <= t
-        assert bool((out[1:] >= out[:-1]).all()), "truncation must keep the order of values"
+        assert bool((out[1:] >= out[:-1]).all()), (
+            "truncation must keep the order of values"
+        )
 
 
 def test_alt_text_follows_the_knobs(tmp_path: Path) -> None:
     meta, blob = export.export_models([(2000, _generator(5))])
-    cases = [_knobs({"digit": 4, "blend_toward": 9, "blend": 0.25, "seed": 7,
-                     "truncation": 0.5})]
+    cases = [
+        _knobs(
+            {"digit": 4, "blend_toward": 9, "blend": 0.25, "seed": 7, "truncation": 0.5}
+        )
+    ]
     _, info = _run_node(tmp_path, meta, blob, cases)
     alt = info["alts"][0]
-    for words in ("75% digit 4", "25% digit 9", "seed 7", "truncation 0.5", "2000 training steps"):
+    for words in (
+        "75% digit 4",
+        "25% digit 9",
+        "seed 7",
+        "truncation 0.5",
+        "2000 training steps",
+    ):
         assert words in alt, alt
 
 
@@ -185,13 +225,16 @@ def test_panel_takes_a_train_result_with_snapshots() -> None:
     with torch.no_grad():
         early.body[0].weight.mul_(0.1)
     result = SimpleNamespace(
-        generator=final, steps=2000,
+        generator=final,
+        steps=2000,
         snapshots=[(0, early.state_dict()), (2000, final.state_dict())],
     )
     panel = generator_panel(result)
     assert [m["step"] for m in panel.meta["models"]] == [0, 2000]
     assert panel.snapshot == 1
-    assert [m["step"] for m in generator_panel(result, film=False).meta["models"]] == [2000]
+    assert [m["step"] for m in generator_panel(result, film=False).meta["models"]] == [
+        2000
+    ]
 
 
 def test_export_refuses_what_the_browser_cannot_run() -> None:
@@ -206,9 +249,14 @@ def test_export_refuses_what_the_browser_cannot_run() -> None:
 
 @pytest.mark.parametrize(
     ("knob", "value", "message"),
-    [("digit", -1, "digit"), ("blend", float("nan"), "blend"),
-     ("noise_scale", float("inf"), "noise_scale"), ("truncation", -1.0, "truncation"),
-     ("shifts", (float("nan"), 0.0, 0.0), r"shifts\[0\]"), ("seed", -3, "seed")],
+    [
+        ("digit", -1, "digit"),
+        ("blend", float("nan"), "blend"),
+        ("noise_scale", float("inf"), "noise_scale"),
+        ("truncation", -1.0, "truncation"),
+        ("shifts", (float("nan"), 0.0, 0.0), r"shifts\[0\]"),
+        ("seed", -3, "seed"),
+    ],
 )
 def test_render_names_the_bad_knob(knob: str, value: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):

@@ -53,12 +53,22 @@ def _free_port() -> int:
 def _notebook(cells: list[str]) -> dict:
     return {
         "cells": [
-            {"cell_type": "code", "metadata": {}, "source": c, "outputs": [],
-             "execution_count": None}
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "source": c,
+                "outputs": [],
+                "execution_count": None,
+            }
             for c in cells
         ],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                    "language": "python"}},
+        "metadata": {
+            "kernelspec": {
+                "name": "python3",
+                "display_name": "Python 3",
+                "language": "python",
+            }
+        },
         "nbformat": 4,
         "nbformat_minor": 5,
     }
@@ -69,16 +79,33 @@ def lab(tmp_path: Path):
     pytest.importorskip("jupyterlab")
     (tmp_path / "panel.ipynb").write_text(json.dumps(_notebook(CELLS)))
     port = _free_port()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(REPO / "src"), os.environ.get("PYTHONPATH", "")]))
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(
+            [str(REPO / "src"), os.environ.get("PYTHONPATH", "")]
+        ),
+    )
     log = (tmp_path / "lab.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
-         "--ServerApp.ip=127.0.0.1", "--allow-root", "--IdentityProvider.token=",
-         "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
-         f"--ServerApp.root_dir={tmp_path}", "--LabApp.news_url=None",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            "--allow-root",
+            "--IdentityProvider.token=",
+            "--ServerApp.password=",
+            "--ServerApp.disable_check_xsrf=True",
+            f"--ServerApp.root_dir={tmp_path}",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -89,7 +116,9 @@ def lab(tmp_path: Path):
             except OSError:
                 time.sleep(0.5)
         else:
-            pytest.fail("JupyterLab did not start: " + (tmp_path / "lab.log").read_text())
+            pytest.fail(
+                "JupyterLab did not start: " + (tmp_path / "lab.log").read_text()
+            )
         yield url
     finally:
         server.terminate()
@@ -116,7 +145,8 @@ def test_panel_redraws_live_in_jupyterlab(lab: str, tmp_path: Path) -> None:
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"],
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu"],
             headless=True,
         )
         tab = browser.new_page(viewport={"width": 1280, "height": 1000})
@@ -127,7 +157,9 @@ def test_panel_redraws_live_in_jupyterlab(lab: str, tmp_path: Path) -> None:
         # Run the cells once the kernel is up (keys pressed earlier only move on).
         tab.wait_for_function(
             "() => /Idle/.test(document.querySelector('.jp-StatusBar-Widget, "
-            "#jp-main-statusbar')?.textContent || '')", timeout=90_000)
+            "#jp-main-statusbar')?.textContent || '')",
+            timeout=90_000,
+        )
         tab.locator(".jp-Notebook .jp-Cell").first.click()
         for _ in CELLS:
             tab.keyboard.press("Shift+Enter")
@@ -147,12 +179,17 @@ def test_panel_redraws_live_in_jupyterlab(lab: str, tmp_path: Path) -> None:
         started = time.perf_counter()
         tab.keyboard.press("ArrowRight")
         try:
-            tab.wait_for_function(f"() => ({PICTURE_JS})() !== {json.dumps(before)}",
-                                  timeout=5_000)
+            tab.wait_for_function(
+                f"() => ({PICTURE_JS})() !== {json.dumps(before)}", timeout=5_000
+            )
         except Exception:
-            state = tab.evaluate("() => [document.activeElement.outerHTML.slice(0, 200), "
-                                 "document.querySelector('[data-sb-panel] input[name=seed]').value]")
-            raise AssertionError(f"picture unchanged; focus and seed: {state}") from None
+            state = tab.evaluate(
+                "() => [document.activeElement.outerHTML.slice(0, 200), "
+                "document.querySelector('[data-sb-panel] input[name=seed]').value]"
+            )
+            raise AssertionError(
+                f"picture unchanged; focus and seed: {state}"
+            ) from None
         redraw_ms = (time.perf_counter() - started) * 1000
         tab.screenshot(path=str(shots / "lab-2-seed-moved.png"))
         after_seed = tab.evaluate(PICTURE_JS)
@@ -160,16 +197,24 @@ def test_panel_redraws_live_in_jupyterlab(lab: str, tmp_path: Path) -> None:
         assert "seed 1" in alt, alt
 
         # The kernel heard the move; then Python pushes new weights.
-        _run_cell(tab, "assert panel.seed == 1, panel.seed\n"
-                       "torch.manual_seed(1)\npanel.show(gan.build_models(gan.GANConfig())[0].eval())")
-        tab.wait_for_function(f"() => ({PICTURE_JS})() !== {json.dumps(after_seed)}",
-                              timeout=60_000)
+        _run_cell(
+            tab,
+            "assert panel.seed == 1, panel.seed\n"
+            "torch.manual_seed(1)\npanel.show(gan.build_models(gan.GANConfig())[0].eval())",
+        )
+        tab.wait_for_function(
+            f"() => ({PICTURE_JS})() !== {json.dumps(after_seed)}", timeout=60_000
+        )
         tab.wait_for_timeout(500)
         tab.screenshot(path=str(shots / "lab-3-new-weights.png"))
-        assert not tab.locator(".jp-OutputArea-output[data-mime-type*=error]").count(), (
-            tab.locator(".jp-OutputArea-output[data-mime-type*=error]").first.inner_text()
-        )
+        assert not tab.locator(
+            ".jp-OutputArea-output[data-mime-type*=error]"
+        ).count(), tab.locator(
+            ".jp-OutputArea-output[data-mime-type*=error]"
+        ).first.inner_text()
         browser.close()
     assert not errors, errors
-    print(f"\nJupyterLab: seed moved, picture redrawn after {redraw_ms:.0f} ms "
-          "(keyboard event to detected change, through Playwright)")
+    print(
+        f"\nJupyterLab: seed moved, picture redrawn after {redraw_ms:.0f} ms "
+        "(keyboard event to detected change, through Playwright)"
+    )

@@ -60,7 +60,7 @@ class Dense:
 
 
 def latent_dim(generator: nn.Module) -> int:
-    """The length of the generator's noise vectors (its ``latent_dim``)."""
+    """Return the length of the generator's noise vectors (its ``latent_dim``)."""
     dim = getattr(generator, "latent_dim", None)
     if not isinstance(dim, int) or dim < 1:
         raise ValueError(
@@ -193,7 +193,9 @@ def _write_layers(buffer: io.BytesIO, layers: Sequence[Dense]) -> list[dict[str,
     return meta
 
 
-def dequantized_layers(meta: dict[str, Any], blob: bytes, index: int = -1) -> list[Dense]:
+def dequantized_layers(
+    meta: dict[str, Any], blob: bytes, index: int = -1
+) -> list[Dense]:
     """Read the dense layers of snapshot ``index`` back from an export, as stored."""
     layers = []
     for entry in meta["models"][index]["layers"]:
@@ -202,7 +204,9 @@ def dequantized_layers(meta: dict[str, Any], blob: bytes, index: int = -1) -> li
             half = np.frombuffer(blob, "<f2", rows * cols, entry["w"])
             weight = half.astype(np.float32).reshape(rows, cols)
         else:
-            q = np.frombuffer(blob, np.int8, rows * cols, entry["q"]).reshape(rows, cols)
+            q = np.frombuffer(blob, np.int8, rows * cols, entry["q"]).reshape(
+                rows, cols
+            )
             scale = np.frombuffer(blob, "<f4", rows, entry["scale"])
             weight = q.astype(np.float32) * scale[:, None]
         bias = np.frombuffer(blob, "<f4", rows, entry["bias"])
@@ -239,7 +243,10 @@ def export_models(
         if latent_dim(generator) != latent:
             raise ValueError("every snapshot must have the same latent_dim")
         models.append(
-            {"step": int(step), "layers": _write_layers(buffer, fold_generator(generator))}
+            {
+                "step": int(step),
+                "layers": _write_layers(buffer, fold_generator(generator)),
+            }
         )
     meta: dict[str, Any] = {"format": FORMAT, "latent_dim": latent, "models": models}
     if bank:
@@ -260,7 +267,7 @@ def export_models(
 
 
 def _raw_latents(seed: int, count: int, latent_dim: int) -> torch.Tensor:
-    """Standard normal draws of ``seed``, rounded to float16 (what the bank stores).
+    """Draw standard normals for ``seed``, rounded to float16 (what the bank stores).
 
     The first :data:`BANK_SAMPLES` rows never depend on ``count``.
     """
@@ -273,7 +280,7 @@ def _raw_latents(seed: int, count: int, latent_dim: int) -> torch.Tensor:
 
 
 def noise_bank(latent_dim: int) -> torch.Tensor:
-    """The bank the page carries: ``(BANK_SEEDS, BANK_SAMPLES, latent_dim)``."""
+    """Return the bank the page carries: ``(BANK_SEEDS, BANK_SAMPLES, latent_dim)``."""
     return torch.stack(
         [_raw_latents(seed, BANK_SAMPLES, latent_dim) for seed in range(BANK_SEEDS)]
     )
@@ -302,7 +309,7 @@ def latents(
     truncation: float = 0.0,
     shifts: Sequence[float] = (0.0, 0.0, 0.0),
 ) -> torch.Tensor:
-    """The panel's noise vectors ``(count, latent_dim)`` for one setting of the knobs.
+    """Return the panel's noise ``(count, latent_dim)`` for one setting of the knobs.
 
     ``truncation`` 0 means none; then the vectors are scaled by ``noise_scale``
     and ``shifts`` are added to their first coordinates.

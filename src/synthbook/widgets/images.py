@@ -55,7 +55,7 @@ def digits_html(
 
 
 def png_data_uri(frame: Mapping[str, Any]) -> str:
-    """A frame's picture as a PNG data URI: ``{"png": bytes}`` or ``{"image": array}``.
+    """Encode a frame's picture as a PNG data URI (``{"png": bytes}`` or ``{"image": a}``).
 
     A 2-D grey array (floats in ``[0, 1]`` or ``uint8``) is drawn as dark ink
     on a light page, as in the book's figures; colour arrays are taken as they are.

@@ -106,7 +106,9 @@ class _Scripts(html.parser.HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if self._type is not None:
-            self.inline[self._type] = self.inline.get(self._type, 0) + len(data.encode())
+            self.inline[self._type] = self.inline.get(self._type, 0) + len(
+                data.encode()
+            )
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "script":
@@ -147,7 +149,9 @@ def page_bytes(site: Path) -> list[dict[str, Any]]:
 def _book_generator(seed: int = 0) -> Any:
     setup(seed)
     splits = book_splits(load_mnist(), seed=seed)
-    return gan.load_or_train(splits.train, steps=gan.BOOK_STEPS, seed=seed, progress=False)
+    return gan.load_or_train(
+        splits.train, steps=gan.BOOK_STEPS, seed=seed, progress=False
+    )
 
 
 def bench_browser(seed: int = 0, site: str | None = None) -> dict[str, Any]:
@@ -187,9 +191,15 @@ def bench_browser(seed: int = 0, site: str | None = None) -> dict[str, Any]:
                 times = tab.evaluate(_MOVES_JS, MOVES)
                 worst_max = worst_mean = 0.0
                 for case in KNOB_CASES:
-                    knobs = {"blend_toward": None, "blend": 0.0, "seed": 0,
-                             "noise_scale": 1.0, "truncation": 0.0,
-                             "shifts": [0.0, 0.0, 0.0], **case}
+                    knobs = {
+                        "blend_toward": None,
+                        "blend": 0.0,
+                        "seed": 0,
+                        "noise_scale": 1.0,
+                        "truncation": 0.0,
+                        "shifts": [0.0, 0.0, 0.0],
+                        **case,
+                    }
                     got = np.asarray(
                         tab.evaluate("k => Array.from(gen.generate(bundle, k))", knobs),
                         dtype=np.float32,
