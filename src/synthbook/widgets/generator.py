@@ -34,7 +34,7 @@ SHIFTS = 3
 
 
 def _optional_digit(name: str, value: Any) -> int | None:
-    return None if value is None or value == -1 else check_digit(name, value)
+    return None if value is None else check_digit(name, value)
 
 
 def render(
