@@ -41,6 +41,13 @@ CELLS = json.loads(os.environ.get("SYNTHBOOK_LAB_CELLS", "null")) or [
     "torch.manual_seed(0)\nmodel = gan.build_models(gan.GANConfig())[0].eval()\n"
     "panel = generator_panel(model)\npanel",
 ]
+PRECOMPUTED_CELL = (
+    "import numpy as np\nfrom synthbook.widgets import precomputed_panel\n"
+    "frames = {(i,): {'image': np.eye(8) * (i + 1) / 3, 'alt': f'picture {i}'}"
+    " for i in range(3)}\n"
+    "precomputed_panel([('i', 'which', [(str(i), i) for i in range(3)])], frames,"
+    " title='Three pictures', width=96)"
+)
 PICTURE_JS = "() => document.querySelector('[data-sb-panel] canvas').toDataURL()"
 
 
@@ -207,6 +214,17 @@ def test_panel_redraws_live_in_jupyterlab(lab: str, tmp_path: Path) -> None:
         )
         tab.wait_for_timeout(500)
         tab.screenshot(path=str(shots / "lab-3-new-weights.png"))
+
+        # A precomputed panel (plain HTML and script) is live in JupyterLab too.
+        _run_cell(tab, PRECOMPUTED_CELL)
+        menu = tab.locator("[data-sb-panel=precomputed] select").first
+        menu.wait_for(timeout=60_000)
+        picture = "() => document.querySelector('[data-sb-panel=precomputed] img').alt"
+        assert tab.evaluate(picture) == "picture 0"
+        menu.focus()
+        tab.keyboard.press("ArrowDown")
+        tab.wait_for_function(f"() => ({picture})() === 'picture 1'", timeout=5_000)
+        tab.screenshot(path=str(shots / "lab-4-precomputed.png"))
         assert not tab.locator(
             ".jp-OutputArea-output[data-mime-type*=error]"
         ).count(), tab.locator(

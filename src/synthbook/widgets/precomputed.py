@@ -26,7 +26,7 @@ Control = tuple[str, str, Sequence[tuple[str, Any]]]
 SCRIPT = Path(__file__).with_name("precomputed.js")
 _STYLE = (
     ".sb-panel{border:1px solid #8886;border-radius:6px;padding:.6em .8em;"
-    "margin:.5em 0}.sb-panel-controls{display:flex;flex-wrap:wrap;gap:.4em 1.4em}"
+    "margin:.5em 0;max-width:48em}.sb-panel-controls{display:flex;flex-wrap:wrap;gap:.4em 1.4em}"
     ".sb-panel-controls label{display:inline-flex;gap:.4em;align-items:center}"
     ".sb-panel img{display:block;max-width:100%;margin-top:.5em;"
     "image-rendering:pixelated;background:#fff}"

@@ -163,7 +163,8 @@ def bench_browser(seed: int = 0, site: str | None = None) -> dict[str, Any]:
     meta, blob = export.export_models(models)
     n_params = sum(m["rows"] * (m["cols"] + 1) for m in meta["models"][-1]["layers"])
     print(
-        f"export: {len(models)} generator(s) of {n_params:,} weights (int8 rows), "
+        f"export: {len(models)} generator(s) of {n_params:,} weights (int8 rows; the "
+        "small first layer float16), "
         f"{len(blob):,} bytes; {len(base64.b64encode(blob)):,} as base64 in a page"
     )
     out: dict[str, Any] = {"export_bytes": len(blob)}
