@@ -156,6 +156,7 @@ def _book_generator(seed: int = 0) -> Any:
 
 def bench_browser(seed: int = 0, site: str | None = None) -> dict[str, Any]:
     """Print redraw times, bytes per page and parity; return them as a dict."""
+    # Playwright is a test extra; `bench gan` and the others must not need it.
     from playwright.sync_api import sync_playwright
 
     result = _book_generator(seed)
