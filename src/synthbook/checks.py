@@ -77,17 +77,53 @@ def _require_answer(name: str, value: Any) -> None:
 
 
 def _as_array(name: str, value: Any) -> np.ndarray:
-    """Convert numbers, sequences, NumPy arrays and tensors to a float array."""
+    """Convert numbers, sequences, NumPy arrays and tensors to a float array.
+
+    Strings and booleans are refused: ``"0.5"`` or ``True`` would otherwise be
+    converted silently and pass a numerical check.
+    """
     _require_answer(name, value)
     if isinstance(value, torch.Tensor):
         value = value.detach().cpu().numpy()
+    if isinstance(value, str | bytes):
+        raise CheckError(
+            f"{name} should be a number, not the string {_short(value)}; "
+            "compute it, or write the number without quotes."
+        )
+    if isinstance(value, bool | np.bool_):
+        raise CheckError(
+            f"{name} should be a number, got the truth value {value!r}; "
+            "compute the number itself."
+        )
+    raw = np.asarray(value) if not isinstance(value, np.ndarray) else value
+    if (
+        raw.dtype.kind in "USO"
+        and raw.dtype.kind != "O"
+        or (raw.dtype.kind == "O" and any(isinstance(v, str | bytes) for v in raw.flat))
+    ):
+        raise CheckError(
+            f"{name} should hold numbers, but it holds strings; "
+            "compute the numbers, or write them without quotes."
+        )
+    if raw.dtype.kind == "b":
+        raise CheckError(
+            f"{name} should hold numbers, but it holds True/False values; if you mean "
+            "1 and 0, convert it with .astype(float)."
+        )
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise CheckError(
-            f"{name} should be a number or an array of numbers, got a {type(value).__name__}"
+            f"{name} should be a number or an array of numbers, "
+            f"got a {type(value).__name__}"
         ) from err
     return array
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    """``repr`` cut to ``limit`` characters, so that no message dumps a whole array."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 5] + " ...)"
 
 
 def _fmt(value: float) -> str:
@@ -157,13 +193,53 @@ def check_close(
         _ok(f"{name}: all {got.size:,} values match")
 
 
+def _plain(x: Any) -> Any:
+    """Tensors and arrays to nested tuples, NumPy scalars to Python numbers."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    if isinstance(x, np.ndarray):
+        x = x.tolist()
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, Sequence) and not isinstance(x, str):
+        return tuple(_plain(item) for item in x)
+    return x
+
+
+def _shape(x: Any) -> tuple[int, ...] | None:
+    """Return the shape of a nested tuple: ``()`` for a scalar, None when ragged."""
+    if not isinstance(x, tuple):
+        return ()
+    inner = {_shape(item) for item in x}
+    if None in inner or len(inner) > 1:
+        return None
+    return (len(x), *(inner.pop() if inner else ()))
+
+
+def _first_difference(got: tuple, want: tuple) -> tuple[tuple[int, ...], Any, Any, int]:
+    """Index and values of the first differing element, and how many differ."""
+    flat_got = np.asarray(got, dtype=object).reshape(-1)
+    flat_want = np.asarray(want, dtype=object).reshape(-1)
+    differs = np.array([a != b for a, b in zip(flat_got, flat_want, strict=True)])
+    first = int(np.argmax(differs))
+    index = np.unravel_index(first, np.asarray(want, dtype=object).shape)
+    return (
+        tuple(int(i) for i in index),
+        flat_got[first],
+        flat_want[first],
+        int(differs.sum()),
+    )
+
+
 def check_equal(
     name: str, value: Any, expected: Any, *, hint: str | None = None
 ) -> None:
     """Check that an answer equals the expected one exactly (integers, tuples, strings).
 
     NumPy scalars and 0-d tensors are compared as Python numbers, and
-    sequences are compared as tuples, so ``[3, 5]`` equals ``(3, 5)``.
+    sequences are compared as tuples, so ``[3, 5]`` equals ``(3, 5)``. For
+    arrays, a failure reports the shapes or the first differing element and
+    how many differ, never the whole array.
 
     Raises
     ------
@@ -171,22 +247,32 @@ def check_equal(
         If the answer differs from ``expected``.
     """
     _require_answer(name, value)
-
-    def plain(x: Any) -> Any:
-        if isinstance(x, torch.Tensor):
-            x = x.detach().cpu().numpy()
-        if isinstance(x, np.ndarray):
-            x = x.tolist()
-        if isinstance(x, np.generic):
-            x = x.item()
-        if isinstance(x, Sequence) and not isinstance(x, str):
-            return tuple(plain(item) for item in x)
-        return x
-
-    got, want = plain(value), plain(expected)
+    got, want = _plain(value), _plain(expected)
+    got_shape, want_shape = _shape(got), _shape(want)
+    large = max(len(repr(got)), len(repr(want))) > 120
     if got != want:
-        _fail(f"{name} is {got!r}, but the expected answer is {want!r}.", hint)
-    _ok(f"{name} = {got!r}")
+        if want_shape and got_shape != want_shape and (got_shape or large):
+            found = f"shape {got_shape}" if got_shape else _short(got)
+            _fail(
+                f"{name} has {found}, but the expected answer has shape {want_shape}.",
+                hint,
+            )
+        if want_shape and got_shape == want_shape and large:
+            index, a, b, count = _first_difference(got, want)
+            _fail(
+                f"{count:,} of {int(np.prod(want_shape)):,} values of {name} differ "
+                f"from the expected answer; the first is at index {index}: "
+                f"{a!r} instead of {b!r}.",
+                hint,
+            )
+        _fail(
+            f"{name} is {_short(got)}, but the expected answer is {_short(want)}.",
+            hint,
+        )
+    if large and want_shape:
+        _ok(f"{name}: all {int(np.prod(want_shape)):,} values match")
+    else:
+        _ok(f"{name} = {got!r}")
 
 
 def check_shape(
@@ -248,10 +334,17 @@ def check_in_range(
         _ok(f"{name}: all {got.size:,} values between {_fmt(low)} and {_fmt(high)}")
 
 
+#: Shares computed in floating point may land a hair outside [0, 1]
+#: (``1.0000000000000002``); closer than this to a bound counts as on it.
+ROUND_OFF = 1e-9
+
+
 def check_probability(name: str, value: Any, *, hint: str | None = None) -> None:
     """Check that an answer is a share or probability: finite and within ``[0, 1]``.
 
-    A percentage (a value above 1 and at most 100) gets a message that says so.
+    Values within :data:`ROUND_OFF` of 0 or 1 pass (floating-point round-off).
+    A value above 1 gets a message that says so, and suggests dividing by 100
+    if it is a percentage.
 
     Raises
     ------
@@ -259,13 +352,32 @@ def check_probability(name: str, value: Any, *, hint: str | None = None) -> None
         If some value is outside ``[0, 1]``.
     """
     got = _as_array(name, value)
-    if np.all(np.isfinite(got)) and got.size and got.max() > 1 and got.max() <= 100:
+    if not np.all(np.isfinite(got)):
+        _fail(f"{name} contains NaN or infinite values.", hint)
+    if got.size and got.max() > 1 + ROUND_OFF:
+        largest = float(got.max())
+        what = (
+            f"{name} is {_fmt(largest)}"
+            if got.ndim == 0
+            else f"the largest value of {name} is {_fmt(largest)}"
+        )
+        advice = (
+            "If you computed a percentage, divide by 100; otherwise check what you "
+            "divided by (the count of all cases)."
+            if largest <= 100
+            else "Check what you divided by (the count of all cases)."
+        )
         _fail(
-            f"{name} should be a share between 0 and 1, but it looks like a percentage "
-            f"(largest value {_fmt(float(got.max()))}); divide by 100.",
+            f"{name} should be a share between 0 and 1, but {what}, above 1. {advice}",
             hint,
         )
-    check_in_range(name, got, 0.0, 1.0, hint=hint)
+    check_in_range(
+        name, np.clip(got, 0.0, 1.0) if _near_unit(got) else got, 0.0, 1.0, hint=hint
+    )
+
+
+def _near_unit(values: np.ndarray) -> bool:
+    return bool(np.all((values >= -ROUND_OFF) & (values <= 1 + ROUND_OFF)))
 
 
 def check_choice(
