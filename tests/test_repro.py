@@ -43,7 +43,7 @@ def test_thread_choice_from_environment(monkeypatch) -> None:
         choose_threads(0)
     with pytest.raises(TypeError, match="threads must be a whole number"):
         choose_threads(True)
-    with pytest.raises(ValueError, match="seed must be at least 0"):
+    with pytest.raises(ValueError, match="seed must be a whole number from 0"):
         setup(seed=-1)
     with pytest.raises(TypeError, match="seed must be a whole number"):
         setup(seed=1.5)

@@ -74,7 +74,12 @@ def check_count(
 
 def check_seed(name: str, value: Any) -> int:
     """Return a seed: a whole number from 0 to 2**63 - 1."""
-    return check_count(name, value, minimum=0, maximum=2**63 - 1)
+    try:
+        return check_count(name, value, minimum=0, maximum=2**63 - 1)
+    except ValueError as err:
+        raise ValueError(
+            f"{name} must be a whole number from 0 to 2**63 - 1, got {value!r}"
+        ) from err
 
 
 def check_digit(name: str, value: Any) -> int:
