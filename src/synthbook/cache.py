@@ -244,6 +244,8 @@ def load_checked(path: str | os.PathLike[str]) -> Any:
         If it passed its checksum but holds more than plain data (so it was
         not written by this package, and must not be loaded unsafely).
     """
+    if Path(path).is_dir():
+        raise IsADirectoryError(f"{path} is a folder, not a cache file")
     raw = Path(path).read_bytes()
     header_end = len(_MAGIC) + 65
     if not raw.startswith(_MAGIC) or len(raw) < header_end:
