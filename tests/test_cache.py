@@ -177,3 +177,19 @@ def test_read_only_cache_is_used_for_reading_and_warns_on_writing(
         cache.save_checked(tmp_path / "elsewhere.pt", {"w": torch.ones(1)})
     with pytest.raises(cache.CacheDirError, match="cannot write to SYNTHBOOK_CACHE="):
         cache.check_writable()
+
+
+def test_a_failed_write_names_the_file_asked_for_and_leaves_nothing(
+    tmp_path, monkeypatch
+) -> None:
+    import errno
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cache.os, "fsync", full)
+    target = tmp_path / "model.pt"
+    with pytest.raises(OSError) as info:
+        cache.save_checked(target, {"w": torch.ones(1)}, best_effort=False)
+    assert info.value.filename == str(target) and info.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []

@@ -149,8 +149,11 @@ def open_atomic(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
     is left as it was.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as err:
+        raise _naming(err, target) from err
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
@@ -158,9 +161,19 @@ def open_atomic(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
             os.fchmod(handle.fileno(), 0o666 & ~_umask())
             os.fsync(handle.fileno())
         os.replace(tmp_name, target)
+    except OSError as err:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise _naming(err, target) from err
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+def _naming(err: OSError, target: Path) -> OSError:
+    """Return the same error about the file asked for, not a hidden temporary one."""
+    if err.errno is None:
+        return err
+    return type(err)(err.errno, err.strerror, str(target))
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
