@@ -517,7 +517,7 @@ def test_api_bad_input(
 ) -> None:
     for name, value in resolve_env(case.env, context).items():
         monkeypatch.setenv(name, value)
-    with time_limit(15), pytest.raises(case.error) as info:
+    with time_limit(8), pytest.raises(case.error) as info:
         case.call(context)
     assert re.search(case.pattern, str(info.value), re.S), str(info.value)
     raised_in = str(info.traceback[-1].path)
