@@ -337,7 +337,7 @@ CLI_CASES: list[CliCase] = [
             lambda c: ["boundaries", "--oddness", "0.9"]),
     CliCase("boundaries-same-digit", r"same class twice",
             lambda c: ["boundaries", "--pair", "4", "4"]),
-    CliCase("boundaries-digit-12", r"unknown digit",
+    CliCase("boundaries-digit-12", r"digits must be a digit 0 to 9",
             lambda c: ["boundaries", "--pair", "4", "12"]),
     CliCase("boundaries-rule", r"unknown labelling rule 'vibes'",
             lambda c: ["boundaries", "--rule", "vibes"]),
