@@ -16,7 +16,7 @@
    not just the first build after the page changed.
 
 A cached run is valid when myst-nb's own key matches (the notebook's code cells
-and kernel) *and* :func:`inputs_key` does: the code of the ``synthbook``
+and kernel) *and* :func:`~synthbook.tools.inputs.inputs_key` does: the code of the ``synthbook``
 modules the notebook imports, with everything they import in turn, the
 versions of the libraries that compute the results, and the environment
 variables that change them. Editing ``src/synthbook/gan.py`` re-executes the
@@ -26,50 +26,32 @@ notebooks that import it, directly or not, and no other.
 from __future__ import annotations
 
 import argparse
-import ast
-import hashlib
-import importlib.metadata
 import json
 import math
-import multiprocessing
 import os
-import platform
 import re
-import resource
+import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-from IPython.core.inputtransformer2 import TransformerManager
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.cache.db import NbCacheRecord, NbProjectRecord
 from jupyter_cache.cache.main import JupyterCacheBase
-from jupyter_cache.executors.utils import single_nb_execution
 from jupyter_cache.readers import get_reader
 from myst_nb.core.read import is_myst_markdown_notebook
 from nbformat import NotebookNode
 from sphinx_external_toc.parsing import parse_toc_yaml
 
-import synthbook
-from synthbook.versions import source_version
+from synthbook.tools.execution import THREAD_ENV, WORKERS, Run, run_notebooks
+from synthbook.tools.inputs import inputs_key
 
-#: Notebooks executed at once. Measured here: two one-thread GAN processes each
-#: keep about 60 steps/s on two cores, one process on two threads manages 52.
-WORKERS = 2
-#: Each kernel uses one thread and sleeps, rather than spins, while it waits.
-THREAD_ENV = {
-    "SYNTHBOOK_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "OMP_WAIT_POLICY": "PASSIVE",
-}
 #: Jupyter Book's flags: warnings are errors, broken references too, all reported.
 BOOK_FLAGS = ("-W", "-n", "--keep-going", "--all")
 #: The readers myst-nb registers with jupyter-cache, by file suffix.
@@ -77,26 +59,11 @@ READERS = {
     ".md": {"type": "plugin", "name": "myst_nb_md"},
     ".ipynb": {"type": "plugin", "name": "nbformat"},
 }
-#: Libraries whose version can change a chapter's numbers or outputs.
-RESULT_LIBRARIES = (
-    "torch",
-    "numpy",
-    "scipy",
-    "scikit-learn",
-    "matplotlib",
-    "opacus",
-    "mlxtend",
-    "ipywidgets",
-    "ipykernel",
-)
-#: Environment variables that change what a chapter computes.
-RESULT_ENV = ("SYNTHBOOK_DATA", "SYNTHBOOK_THREADS")
-#: Field of a jupyter-cache record's ``data`` that holds :func:`inputs_key`.
+#: Field of a jupyter-cache record's ``data`` that holds the inputs key.
 INPUTS_FIELD = "synthbook_inputs"
 PEAK_FIELD = "peak_rss_mb"
 SECONDS_FIELD = "execution_seconds"  # what myst-nb reads for its statistics
 
-_PACKAGE = "synthbook"
 _ERROR_MARKS = {
     "an error output": re.compile(r'class="output traceback'),
     "a printed traceback": re.compile(r"Traceback \(most recent call last\)"),
@@ -172,210 +139,6 @@ def cache_folder(root: Path, output: Path | None = None) -> Path:
 
 
 # The inputs a notebook's outputs depend on, beyond its own code -------------------------
-
-
-def imported_names(source: str, module: str = "", *, package: bool = False) -> set[str]:
-    """Return the absolute names of what Python ``source`` imports.
-
-    ``from a import b`` gives both ``a`` and ``a.b`` (``b`` may be a module);
-    relative imports are resolved against ``module``. IPython syntax (magics,
-    shell escapes) is translated first, so notebook cells can be passed as is.
-    """
-    try:
-        tree = ast.parse(TransformerManager().transform_cell(source))
-    except SyntaxError:
-        return set()
-    names: set[str] = set()
-    base = module if package else module.rpartition(".")[0]
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            parts = base.split(".") if node.level else []
-            if node.level > 1:
-                parts = parts[: len(parts) - node.level + 1]
-            stem = ".".join([*parts, node.module] if node.module else parts)
-            names.add(stem)
-            names.update(f"{stem}.{alias.name}" for alias in node.names)
-    return names
-
-
-def _module_file(name: str, package_dir: Path) -> Path | None:
-    parts = name.split(".")
-    if parts[0] != _PACKAGE:
-        return None
-    base = package_dir.joinpath(*parts[1:])
-    for candidate in (base / "__init__.py", base.with_suffix(".py")):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def module_closure(names: Iterable[str], package_dir: Path) -> dict[str, Path]:
-    """Return the package's modules that importing ``names`` runs, with their files.
-
-    Parent packages count (importing ``a.b`` runs ``a/__init__.py``), and so
-    does every import inside those modules, function-local ones included.
-    """
-    found: dict[str, Path] = {}
-    todo = list(names)
-    while todo:
-        name = todo.pop()
-        if name in found:
-            continue
-        path = _module_file(name, package_dir)
-        if path is None:
-            continue
-        found[name] = path
-        todo.append(name.rpartition(".")[0])
-        todo.extend(
-            imported_names(
-                path.read_text(encoding="utf-8"),
-                name,
-                package=path.name == "__init__.py",
-            )
-        )
-    return found
-
-
-def _file_version(path: Path) -> str:
-    if path.suffix == ".py":
-        try:
-            return source_version(path.read_text(encoding="utf-8"))
-        except SyntaxError:
-            pass  # the notebook will fail and say why; the key still changes
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-
-
-def _package_resources(package_init: Path) -> list[Path]:
-    """Non-Python files a package ships (JavaScript, data), outside its subpackages."""
-    folder = package_init.parent
-    found = []
-    for path in sorted(folder.rglob("*")):
-        inside = path.relative_to(folder).parts[:-1]
-        if (
-            path.is_file()
-            and path.suffix not in (".py", ".pyc")
-            and "__pycache__" not in inside
-            and not any(
-                (folder.joinpath(*inside[: i + 1]) / "__init__.py").is_file()
-                for i in range(len(inside))
-            )
-        ):
-            found.append(path)
-    return found
-
-
-def _library_version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "absent"
-
-
-def inputs_key(nb: NotebookNode, package_dir: Path | None = None) -> str:
-    """Return a hash of what ``nb``'s outputs depend on besides its own code cells.
-
-    That is the code of the ``synthbook`` modules the notebook imports (and of
-    the modules they import), files those packages ship, the versions of the
-    libraries in :data:`RESULT_LIBRARIES`, Python's version and the variables
-    in :data:`RESULT_ENV`. Comments and docstrings do not count
-    (:func:`synthbook.versions.source_version`).
-    """
-    package_dir = package_dir or Path(synthbook.__file__).parent
-    names: set[str] = set()
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            names |= imported_names(cell.source)
-    parts: dict[str, str] = {}
-    for name, path in sorted(module_closure(names, package_dir).items()):
-        parts[name] = _file_version(path)
-        if path.name == "__init__.py":
-            for resource_file in _package_resources(path):
-                rel = resource_file.relative_to(package_dir).as_posix()
-                parts[rel] = _file_version(resource_file)
-    parts.update({lib: _library_version(lib) for lib in RESULT_LIBRARIES})
-    parts["python"] = platform.python_version()
-    parts.update({var: os.environ.get(var, "") for var in RESULT_ENV})
-    text = json.dumps(parts, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
-
-
-# Executing -------------------------------------------------------------------------------
-
-
-@dataclass
-class Run:
-    """One notebook executed: its outputs, time, peak memory and any error."""
-
-    nb: NotebookNode
-    seconds: float
-    peak_rss_mb: float
-    error: str | None = None
-    traceback: str | None = None
-
-
-def _peak_child_rss_mb() -> float:
-    """Peak resident memory of the largest finished child process, in MB."""
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
-
-
-def _run_one(job: tuple[NotebookNode, int | None, bool]) -> Run:
-    """Execute one notebook in a temporary folder (in a fresh worker process).
-
-    The worker runs only this notebook (``maxtasksperchild=1``), so its largest
-    finished child is this notebook's kernel: that is the peak memory reported.
-    """
-    nb, timeout, allow_errors = job
-    with tempfile.TemporaryDirectory(prefix="synthbook-run-") as cwd:
-        result = single_nb_execution(
-            nb, cwd=cwd, timeout=timeout, allow_errors=allow_errors, meta_override=True
-        )
-    error = None
-    if result.err is not None:
-        ename = getattr(result.err, "ename", "") or type(result.err).__name__
-        evalue = getattr(result.err, "evalue", "") or str(result.err).strip()
-        error = f"{ename}: {evalue.splitlines()[0] if evalue else ''}".rstrip(": ")
-    return Run(result.nb, result.time, _peak_child_rss_mb(), error, result.exc_string)
-
-
-def run_notebooks(
-    notebooks: Sequence[NotebookNode],
-    *,
-    workers: int = WORKERS,
-    timeout: int | None = None,
-    allow_errors: bool = False,
-    on_done: Callable[[int, Run], None] | None = None,
-) -> list[Run]:
-    """Execute ``notebooks`` ``workers`` at a time; return their runs in order.
-
-    Each notebook runs in a new process, with :data:`THREAD_ENV` unless the
-    environment says otherwise, its kernel in a temporary folder that is
-    deleted afterwards. ``on_done(index, run)`` is called as each one finishes.
-    """
-    if workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
-    if not notebooks:
-        return []
-    for name, value in THREAD_ENV.items():
-        os.environ.setdefault(name, value)
-    jobs = [(nb, timeout, allow_errors) for nb in notebooks]
-    runs: list[Run | None] = [None] * len(jobs)
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(min(workers, len(jobs)), maxtasksperchild=1) as pool:
-        indexed = pool.imap_unordered(_run_indexed, enumerate(jobs), chunksize=1)
-        for index, run in indexed:
-            runs[index] = run
-            if on_done is not None:
-                on_done(index, run)
-    return [run for run in runs if run is not None]
-
-
-def _run_indexed(
-    item: tuple[int, tuple[NotebookNode, int | None, bool]],
-) -> tuple[int, Run]:
-    return item[0], _run_one(item[1])
 
 
 def _last_seconds(cache: JupyterCacheBase) -> dict[str, float]:
@@ -628,10 +391,12 @@ def build(
     print(f"executed in {time.perf_counter() - start:.0f} s", flush=True)
     if not html:
         return 0
+    html_dir = (output or root).resolve() / "_build" / "html"
+    # Every page is written again (--all); no page of an earlier build survives.
+    shutil.rmtree(html_dir, ignore_errors=True)
     code = run_jupyter_book(root, toc=toc, output=output)
     if code != 0:
         return code
-    html_dir = (output or root) / "_build" / "html"
     bad = pages_with_errors(html_dir, [nb.docname for nb in notebooks])
     for page, what in bad.items():
         print(f"{html_dir / page} shows {' and '.join(what)}", file=sys.stderr)
