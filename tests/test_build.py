@@ -266,3 +266,32 @@ def test_no_built_page_shows_an_error_or_a_traceback() -> None:
     ]
     assert missing == [], "pages of the table of contents were not built"
     assert bld.pages_with_errors(html) == {}
+
+
+# The build benchmark ---------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_bench_build_times_each_notebook_and_measures_its_kernel_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from synthbook.tools.bench import build as bench
+
+    big = _page("Big", "import numpy as np\nx = np.ones(50_000_000)  # 400 MB\nx.sum()")
+    small = _page("Small", "import time\ntime.sleep(1.5)")
+    _tiny_book(tmp_path, {"big": big, "small": small})
+    (tmp_path / "exercises" / "src").mkdir(parents=True)
+    monkeypatch.setattr(bench, "prepare", lambda **kwargs: [])
+    monkeypatch.setattr(bench, "PEAK_MB", 300.0)
+
+    runs = bench.bench_build(tmp_path, html=False)
+    by_name = {run.docname: run for run in runs}
+    assert set(by_name) == {"book/big", "book/small"}
+    big_peak = by_name["book/big"].peak_rss_mb
+    small_peak = by_name["book/small"].peak_rss_mb
+    assert big_peak - small_peak == pytest.approx(400, abs=40), "the kernel's own peak"
+    assert by_name["book/small"].seconds >= 1.5
+    out = capsys.readouterr().out
+    assert "load average" in out and "total" in out
+    big_line = next(line for line in out.splitlines() if line.startswith("book/big"))
+    assert "over 300 MB" in big_line

@@ -45,7 +45,8 @@ class Run:
 def _peak_child_rss_mb() -> float:
     """Peak resident memory of the largest finished child process, in MB."""
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+    # ru_maxrss is in bytes on macOS, in kibibytes on Linux; MB here are 10**6 bytes.
+    return (peak if sys.platform == "darwin" else peak * 1024) / 1e6
 
 
 def _run_one(job: tuple[NotebookNode, int | None, bool]) -> Run:

@@ -79,7 +79,8 @@ class Done:
 
 def _peak_self_rss_mb() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+    # ru_maxrss is in bytes on macOS, in kibibytes on Linux; MB here are 10**6 bytes.
+    return (peak if sys.platform == "darwin" else peak * 1024) / 1e6
 
 
 def _make(args: tuple[int, bool]) -> Done:
