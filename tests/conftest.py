@@ -93,7 +93,7 @@ def model_cache() -> Path:
     USER_CACHE.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "SYNTHBOOK_CACHE": str(USER_CACHE)}
     subprocess.run(
-        [sys.executable, "-m", "synthbook.tools.prepare", "--quiet"],
+        [sys.executable, "-m", "synthbook.tools.prepare", "--quiet", "--workers", "2"],
         env=env,
         check=True,
     )

@@ -5,8 +5,9 @@
 in the model cache (``~/.cache/synthbook``) instead of training it themselves;
 a chapter still works, only slower, when ``prepare`` did not run. Each item is
 cached by its own ``load_or_train...`` call the moment it is done, so an
-interrupted ``prepare`` resumes where it stopped. With ``workers > 1`` the
-items train in separate processes, one torch thread each.
+interrupted ``prepare`` resumes where it stopped. With ``workers > 1`` (``make
+book`` uses 2) the items train in separate processes, one torch thread each;
+with one worker they train in this process, each with its own progress bar.
 
 To share another model, add an :class:`Item` whose function makes the call the
 chapters make, with the same arguments.
@@ -29,6 +30,7 @@ from synthbook import gan, metrics
 from synthbook.data import Splits, book_splits, load_mnist
 from synthbook.repro import setup
 
+#: Models made at once by ``make book`` (``python -m synthbook prepare``: one).
 WORKERS = 2
 
 
@@ -91,12 +93,12 @@ def _make(args: tuple[int, bool]) -> Done:
     return Done(item.name, time.perf_counter() - start, _peak_self_rss_mb())
 
 
-def prepare(*, workers: int = WORKERS, progress: bool = True) -> list[Done]:
+def prepare(*, workers: int = 1, progress: bool = True) -> list[Done]:
     """Load or train every item of :data:`ITEMS`; return what each took.
 
     Parameters
     ----------
-    workers : int, default 2
+    workers : int, default 1
         Items made at once, each in its own process (1: in this process, with a
         progress bar per model).
     progress : bool, default True
@@ -143,7 +145,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="MNIST source (default: $SYNTHBOOK_DATA, else embedded)",
     )
-    parser.add_argument("--workers", type=int, default=WORKERS)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help=f"models made at once, in separate processes (make book: {WORKERS})",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     if args.data is not None:
@@ -152,7 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     done = prepare(workers=args.workers, progress=not args.quiet)
     for item in done:
         print(f"{item.name}: {item.seconds:.0f} s, peak {item.peak_rss_mb:,.0f} MB")
-    print(f"prepared {len(done)} models in {time.perf_counter() - start:.0f} s")
+    names = " and ".join(item.name for item in ITEMS)
+    print(f"{names} are in the cache ({time.perf_counter() - start:.0f} s)")
     return 0
 
 
