@@ -159,6 +159,38 @@ def test_book_notebooks_are_the_toc_pages_that_are_notebooks() -> None:
     assert all(nb.path.is_file() and nb.path.suffix == ".md" for nb in notebooks)
 
 
+def test_the_build_keys_every_notebook_as_myst_nb_does_inside_sphinx(
+    tmp_path: Path,
+) -> None:
+    """The build reads notebooks with jupyter-cache's reader; Sphinx with the book's
+    MyST settings. Both must give the same cache key, or myst-nb would execute each
+    chapter again, one at a time."""
+    from jupyter_book.config import get_final_config
+    from myst_nb.core.read import read_myst_markdown_notebook
+    from myst_parser.config.main import MdParserConfig
+
+    config, _ = get_final_config(
+        user_yaml=REPO / "_config.yml",
+        sourcedir=REPO,
+        cli_config={"latex_individualpages": False},
+    )
+    md_config = MdParserConfig(
+        enable_extensions=set(config["myst_enable_extensions"]),
+        url_schemes=config["myst_url_schemes"],
+    )
+    cache = get_cache(str(tmp_path / "cache"))
+    notebooks = bld.book_notebooks(REPO)
+    assert notebooks
+    for notebook in notebooks:
+        text = notebook.path.read_text(encoding="utf-8")
+        in_sphinx = read_myst_markdown_notebook(
+            text, config=md_config, add_source_map=True, path=notebook.path
+        )
+        _, ours = cache.create_hashed_notebook(bld._read(notebook))
+        _, theirs = cache.create_hashed_notebook(in_sphinx)
+        assert ours == theirs, notebook.docname
+
+
 def test_a_toc_page_without_a_file_is_named(tmp_path: Path) -> None:
     (tmp_path / "_toc.yml").write_text(
         "format: jb-book\nroot: intro\nchapters:\n  - file: missing\n", encoding="utf-8"
