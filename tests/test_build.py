@@ -4,6 +4,7 @@ publishes a failure."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 from pathlib import Path
@@ -225,7 +226,9 @@ def _tiny_book(root: Path, pages: dict[str, str]) -> None:
         (root / "_vendor").symlink_to(vendor.resolve())
     else:
         (root / "_vendor").mkdir()
-    (root / "book" / "intro.md").write_text("# A tiny book\n", encoding="utf-8")
+    (root / "book" / "intro.md").write_text(
+        "# A tiny book\n\n```{build-stats}\n```\n", encoding="utf-8"
+    )
     _toc(root, pages)
 
 
@@ -283,6 +286,15 @@ def test_a_broken_chapter_fails_every_build_until_it_is_fixed(
     html = tmp_path / "_build" / "html"
     assert bld.pages_with_errors(html) == {}
     assert "RuntimeError" not in (html / "book" / "broken.html").read_text("utf-8")
+    # The intro page's `{build-stats}` table: run time and peak memory, measured.
+    intro = (html / "book" / "intro.html").read_text(encoding="utf-8")
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", intro, re.DOTALL)
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL) for row in rows]
+    cells = [[re.sub(r"<[^>]+>", "", c).strip() for c in row] for row in cells if row]
+    assert [row[0] for row in cells] == ["Good", "Broken"]
+    assert all(
+        float(row[1]) >= 0 and float(row[2].replace(",", "")) > 10 for row in cells
+    )
 
 
 # The book as built by `make book` --------------------------------------------------------
