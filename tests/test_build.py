@@ -339,3 +339,15 @@ def test_bench_build_times_each_notebook_and_measures_its_kernel_memory(
     assert "load average" in out and "total" in out
     big_line = next(line for line in out.splitlines() if line.startswith("book/big"))
     assert "over 300 MB" in big_line
+
+
+@pytest.mark.slow
+def test_a_kernel_that_dies_is_a_failed_run_not_a_crash() -> None:
+    from synthbook.tools.execution import run_notebooks
+
+    died, fine = run_notebooks(
+        [_notebook("import os\nos._exit(1)"), _notebook("print('fine')")], workers=2
+    )
+    assert died.error is not None and died.error.startswith("DeadKernelError")
+    assert fine.error is None
+    assert fine.nb.cells[0].outputs[0]["text"] == "fine\n"

@@ -13,6 +13,8 @@ import os
 import resource
 import sys
 import tempfile
+import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -56,10 +58,22 @@ def _run_one(job: tuple[NotebookNode, int | None, bool]) -> Run:
     finished child is this notebook's kernel: that is the peak memory reported.
     """
     nb, timeout, allow_errors = job
+    start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="synthbook-run-") as cwd:
-        result = single_nb_execution(
-            nb, cwd=cwd, timeout=timeout, allow_errors=allow_errors, meta_override=True
-        )
+        try:
+            result = single_nb_execution(
+                nb, cwd=cwd, timeout=timeout, allow_errors=allow_errors
+            )
+        except (
+            Exception
+        ) as err:  # the kernel died (out of memory, say) or never started
+            return Run(
+                nb,
+                time.perf_counter() - start,
+                _peak_child_rss_mb(),
+                f"{type(err).__name__}: {(str(err).strip().splitlines() or [''])[0]}",
+                traceback.format_exc(),
+            )
     error = None
     if result.err is not None:
         ename = getattr(result.err, "ename", "") or type(result.err).__name__
