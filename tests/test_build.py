@@ -136,7 +136,7 @@ def test_a_cached_run_with_other_inputs_is_removed_and_run_again(
     page.write_text(_page("One", "x = 1"), encoding="utf-8")
     notebook = bld.Notebook("one", page)
     cache = get_cache(str(tmp_path / "cache"))
-    nb = bld._read(notebook)
+    nb = bld.read_notebook(notebook)
     cache.cache_notebook_bundle(
         CacheBundleIn(nb, str(page), data={bld.INPUTS_FIELD: inputs_key(nb)}),
         check_validity=False,
@@ -187,7 +187,7 @@ def test_the_build_keys_every_notebook_as_myst_nb_does_inside_sphinx(
         in_sphinx = read_myst_markdown_notebook(
             text, config=md_config, add_source_map=True, path=notebook.path
         )
-        _, ours = cache.create_hashed_notebook(bld._read(notebook))
+        _, ours = cache.create_hashed_notebook(bld.read_notebook(notebook))
         _, theirs = cache.create_hashed_notebook(in_sphinx)
         assert ours == theirs, notebook.docname
 

@@ -152,7 +152,7 @@ def _last_seconds(cache: JupyterCacheBase) -> dict[str, float]:
     return seconds
 
 
-def _read(notebook: Notebook) -> NotebookNode:
+def read_notebook(notebook: Notebook) -> NotebookNode:
     """Read the notebook as myst-nb does (with the same jupyter-cache reader)."""
     return get_reader(notebook.read_data)(str(notebook.path))
 
@@ -169,7 +169,7 @@ def plan(
     cached, to_run = [], []
     for notebook in notebooks:
         cache.add_nb_to_project(str(notebook.path), read_data=notebook.read_data)
-        nb = _read(notebook)
+        nb = read_notebook(notebook)
         try:
             record = cache.match_cache_notebook(nb)
         except KeyError:
@@ -248,7 +248,7 @@ def execute(
     """
     previous = _last_seconds(cache)
     order = sorted(notebooks, key=lambda nb: -previous.get(str(nb.path), math.inf))
-    nbs = [_read(notebook) for notebook in order]
+    nbs = [read_notebook(notebook) for notebook in order]
     keys = [inputs_key(nb) for nb in nbs]
     results: list[Execution] = []
 

@@ -18,6 +18,7 @@ import json
 import os
 import platform
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 from IPython.core.inputtransformer2 import TransformerManager
@@ -44,15 +45,20 @@ RESULT_ENV = ("SYNTHBOOK_DATA", "SYNTHBOOK_THREADS")
 _PACKAGE = "synthbook"
 
 
-def imported_names(source: str, module: str = "", *, package: bool = False) -> set[str]:
+def imported_names(
+    source: str, module: str = "", *, package: bool = False, ipython: bool = True
+) -> set[str]:
     """Return the absolute names of what Python ``source`` imports.
 
     ``from a import b`` gives both ``a`` and ``a.b`` (``b`` may be a module);
-    relative imports are resolved against ``module``. IPython syntax (magics,
-    shell escapes) is translated first, so notebook cells can be passed as is.
+    relative imports are resolved against ``module``. With ``ipython``, IPython
+    syntax (magics, shell escapes) is translated first, so notebook cells can be
+    passed as they are.
     """
     try:
-        tree = ast.parse(TransformerManager().transform_cell(source))
+        if ipython:
+            source = TransformerManager().transform_cell(source)
+        tree = ast.parse(source)
     except SyntaxError:
         return set()
     names: set[str] = set()
@@ -98,20 +104,21 @@ def module_closure(names: Iterable[str], package_dir: Path) -> dict[str, Path]:
             continue
         found[name] = path
         todo.append(name.rpartition(".")[0])
-        todo.extend(
-            imported_names(
-                path.read_text(encoding="utf-8"),
-                name,
-                package=path.name == "__init__.py",
-            )
-        )
+        text = path.read_text(encoding="utf-8")
+        todo.extend(_module_imports(text, name, path.name == "__init__.py"))
     return found
+
+
+@lru_cache(maxsize=1024)
+def _module_imports(text: str, name: str, package: bool) -> frozenset[str]:
+    # Memoised on the text: one build asks for each module once per notebook.
+    return frozenset(imported_names(text, name, package=package, ipython=False))
 
 
 def _file_version(path: Path) -> str:
     if path.suffix == ".py":
         try:
-            return source_version(path.read_text(encoding="utf-8"))
+            return source_version(path.read_text(encoding="utf-8"))  # memoised too
         except SyntaxError:
             pass  # the notebook will fail and say why; the key still changes
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
