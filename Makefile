@@ -89,8 +89,11 @@ lint: install
 lint-chapters: install
 	$(PYTHON) -m synthbook.tools.lint
 
+# Formats in place and applies ruff's safe fixes, regenerates the exercise notebooks
+# and pages from their sources, then lists what is left to fix by hand.
 format-chapters: install
-	$(PYTHON) -m synthbook.tools.lint --fix
+	$(PYTHON) -m synthbook.tools.lint --fix; status=$$?; \
+	  $(PYTHON) -m synthbook exercises && exit $$status
 
 # The fast tier for day-to-day work: no model training, no notebooks, no browser.
 check: lint
