@@ -86,8 +86,8 @@ book: install assets
 	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
 
 lint: install
-	$(PYTHON) -m ruff format --check src tests
-	$(PYTHON) -m ruff check src tests
+	$(PYTHON) -m ruff format --check src tests exercises/exercise_keys
+	$(PYTHON) -m ruff check src tests exercises/exercise_keys
 
 # The code cells of the chapters and exercise sources (Markdown is not linted).
 lint-chapters: install

@@ -15,7 +15,12 @@ from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 
 from synthbook.tools import build as bld
-from synthbook.tools.inputs import imported_names, inputs_key, module_closure
+from synthbook.tools.inputs import (
+    imported_names,
+    inputs_key,
+    module_closure,
+    package_dirs,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -94,7 +99,7 @@ def package(tmp_path: Path) -> Path:
 
 
 def test_module_closure_follows_imports_function_local_ones_too(package: Path) -> None:
-    found = module_closure({"synthbook.chapters.too_real"}, package)
+    found = module_closure({"synthbook.chapters.too_real"}, {"synthbook": package})
     assert sorted(found) == [
         "synthbook",
         "synthbook.cache",
@@ -109,24 +114,46 @@ def test_inputs_key_changes_with_the_code_a_notebook_imports_and_nothing_else(
     package: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     nb = _notebook("import numpy as np", "from synthbook.chapters import too_real")
-    key = inputs_key(nb, package)
-    assert len(key) == 20 and inputs_key(nb, package) == key
+    packages = {"synthbook": package}
+    key = inputs_key(nb, packages)
+    assert len(key) == 20 and inputs_key(nb, packages) == key
 
     cache = package / "cache.py"
     cache.write_text("# a comment\nKEY = 1  # the key\n", encoding="utf-8")
-    assert inputs_key(nb, package) == key, "comments are not code"
+    assert inputs_key(nb, packages) == key, "comments are not code"
     (package / "plotting.py").write_text("COLOURS = ['#fff']\n", encoding="utf-8")
-    assert inputs_key(nb, package) == key, "the notebook does not import plotting"
+    assert inputs_key(nb, packages) == key, "the notebook does not import plotting"
 
     cache.write_text("KEY = 2\n", encoding="utf-8")
-    changed = inputs_key(nb, package)
+    changed = inputs_key(nb, packages)
     assert changed != key, "gan imports cache: a change there changes the outputs"
     (package / "chapters" / "panel.js").write_text("draw();\n", encoding="utf-8")
-    assert inputs_key(nb, package) != changed, "files a package ships count too"
+    assert inputs_key(nb, packages) != changed, "files a package ships count too"
 
-    before = inputs_key(nb, package)
+    before = inputs_key(nb, packages)
     monkeypatch.setenv("SYNTHBOOK_DATA", "mnist")
-    assert inputs_key(nb, package) != before, "another data source, other numbers"
+    assert inputs_key(nb, packages) != before, "another data source, other numbers"
+
+
+def test_answer_keys_count_as_inputs_of_the_exercise_pages(
+    package: Path, tmp_path: Path
+) -> None:
+    keys = tmp_path / "exercise_keys"
+    keys.mkdir()
+    (keys / "__init__.py").write_text("", encoding="utf-8")
+    (keys / "meet.py").write_text("from synthbook import cache\nN = 1\n", "utf-8")
+    packages = {"synthbook": package, "exercise_keys": keys}
+    nb = _notebook("from exercise_keys import meet as key")
+    assert "synthbook.cache" in module_closure({"exercise_keys.meet"}, packages)
+    key = inputs_key(nb, packages)
+    (keys / "meet.py").write_text("from synthbook import cache\nN = 2\n", "utf-8")
+    assert inputs_key(nb, packages) != key
+
+
+def test_the_real_packages_are_found_where_they_are_installed() -> None:
+    found = package_dirs()
+    assert (found["synthbook"] / "gan.py").is_file()
+    assert (found["exercise_keys"] / "meet_the_data.py").is_file()
 
 
 def test_a_cached_run_with_other_inputs_is_removed_and_run_again(

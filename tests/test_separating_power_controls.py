@@ -197,15 +197,16 @@ def test_static_panel_has_a_frame_for_every_setting(setting, rows) -> None:
     )
     html = panel.data
     assert html.count("<select") == 4
-    frames = json.loads(re.search(r"var frames=(\{.*?\});", html).group(1))
+    data = json.loads(re.search(r"var data=(\{.*?\});", html).group(1))
+    frames, pictures = data["frames"], data["pictures"]
     n = len(B.KIND_LABELS) * len(SMALL.amounts) * len(SMALL.oddness) * len(SMALL.rules)
     assert len(frames) == n
     for key, frame in frames.items():
-        assert frame["src"].startswith("data:image/png;base64,")
+        assert pictures[frame["p"]].startswith("data:image/png;base64,")
         kind = json.loads(key.split("|")[0])
         shown = "real and synthetic" if kind in B.GENERATED else "shows real digits"
         assert shown in frame["alt"]
         assert "interval" in frame["text"]
     # Real digits need no rule or oddness: one picture for all of them.
-    real = {f["src"] for k, f in frames.items() if k.startswith('"real"')}
+    real = {f["p"] for k, f in frames.items() if k.startswith('"real"')}
     assert len(real) == len(SMALL.amounts)

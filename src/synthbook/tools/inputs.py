@@ -3,10 +3,11 @@
 myst-nb's execution cache matches a notebook to a cached run by its code cells
 and kernel only, so an edit to the ``synthbook`` code a chapter imports would
 leave its old outputs in place. :func:`inputs_key` hashes the rest: the code of
-the ``synthbook`` modules the notebook imports, with every module they import in
-turn (comments and docstrings do not count: :func:`synthbook.versions.source_version`),
-the files those packages ship, the versions of the libraries that compute the
-results, and the environment variables that change them.
+the project's own modules (:data:`PACKAGES`) the notebook imports, with every
+module they import in turn (comments and docstrings do not count:
+:func:`synthbook.versions.source_version`), the files those packages ship, the
+versions of the libraries that compute the results, and the environment
+variables that change them.
 """
 
 from __future__ import annotations
@@ -14,18 +15,22 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 
 from IPython.core.inputtransformer2 import TransformerManager
 from nbformat import NotebookNode
 
-import synthbook
 from synthbook.versions import source_version
+
+#: The project's own top-level packages: the book's helpers and the exercises'
+#: answer keys (``exercises/exercise_keys``, installed beside synthbook).
+PACKAGES = ("synthbook", "exercise_keys")
 
 #: Libraries whose version can change a chapter's numbers or outputs.
 RESULT_LIBRARIES = (
@@ -41,8 +46,6 @@ RESULT_LIBRARIES = (
 )
 #: Environment variables that change what a chapter computes.
 RESULT_ENV = ("SYNTHBOOK_DATA", "SYNTHBOOK_THREADS")
-
-_PACKAGE = "synthbook"
 
 
 def imported_names(
@@ -76,19 +79,31 @@ def imported_names(
     return names
 
 
-def _module_file(name: str, package_dir: Path) -> Path | None:
-    parts = name.split(".")
-    if parts[0] != _PACKAGE:
+def package_dirs(names: Iterable[str] = PACKAGES) -> dict[str, Path]:
+    """Return the folder of each package in ``names`` that is installed (not imported)."""
+    found = {}
+    for name in names:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations:
+            found[name] = Path(next(iter(spec.submodule_search_locations)))
+    return found
+
+
+def _module_file(name: str, packages: Mapping[str, Path]) -> Path | None:
+    top, *parts = name.split(".")
+    if top not in packages:
         return None
-    base = package_dir.joinpath(*parts[1:])
+    base = packages[top].joinpath(*parts)
     for candidate in (base / "__init__.py", base.with_suffix(".py")):
         if candidate.is_file():
             return candidate
     return None
 
 
-def module_closure(names: Iterable[str], package_dir: Path) -> dict[str, Path]:
-    """Return the package's modules that importing ``names`` runs, with their files.
+def module_closure(
+    names: Iterable[str], packages: Mapping[str, Path]
+) -> dict[str, Path]:
+    """Return the modules of ``packages`` that importing ``names`` runs, with files.
 
     Parent packages count (importing ``a.b`` runs ``a/__init__.py``), and so
     does every import inside those modules, function-local ones included.
@@ -99,7 +114,7 @@ def module_closure(names: Iterable[str], package_dir: Path) -> dict[str, Path]:
         name = todo.pop()
         if name in found:
             continue
-        path = _module_file(name, package_dir)
+        path = _module_file(name, packages)
         if path is None:
             continue
         found[name] = path
@@ -150,26 +165,28 @@ def _library_version(name: str) -> str:
         return "absent"
 
 
-def inputs_key(nb: NotebookNode, package_dir: Path | None = None) -> str:
+def inputs_key(nb: NotebookNode, packages: Mapping[str, Path] | None = None) -> str:
     """Return a hash of what ``nb``'s outputs depend on besides its own code cells.
 
-    That is the code of the ``synthbook`` modules the notebook imports (and of
-    the modules they import), files those packages ship, the versions of the
-    libraries in :data:`RESULT_LIBRARIES`, Python's version and the variables
-    in :data:`RESULT_ENV`. Comments and docstrings do not count
+    That is the code of the modules of ``packages`` (default: :data:`PACKAGES`
+    where they are installed) the notebook imports, and of the modules they
+    import, files those packages ship, the versions of the libraries in
+    :data:`RESULT_LIBRARIES`, Python's version and the variables in
+    :data:`RESULT_ENV`. Comments and docstrings do not count
     (:func:`synthbook.versions.source_version`).
     """
-    package_dir = package_dir or Path(synthbook.__file__).parent
+    packages = package_dirs() if packages is None else packages
     names: set[str] = set()
     for cell in nb.cells:
         if cell.cell_type == "code":
             names |= imported_names(cell.source)
     parts: dict[str, str] = {}
-    for name, path in sorted(module_closure(names, package_dir).items()):
+    for name, path in sorted(module_closure(names, packages).items()):
         parts[name] = _file_version(path)
         if path.name == "__init__.py":
+            top = packages[name.split(".")[0]]
             for resource_file in _package_resources(path):
-                rel = resource_file.relative_to(package_dir).as_posix()
+                rel = resource_file.relative_to(top.parent).as_posix()
                 parts[rel] = _file_version(resource_file)
     parts.update({lib: _library_version(lib) for lib in RESULT_LIBRARIES})
     parts["python"] = platform.python_version()

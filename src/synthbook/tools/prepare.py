@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from tqdm.auto import tqdm
 
 from synthbook import gan, metrics
+from synthbook.cache import CacheDirError, check_writable
 from synthbook.data import Splits, book_splits, load_mnist
 from synthbook.repro import setup
 
@@ -155,6 +156,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.data is not None:
         os.environ["SYNTHBOOK_DATA"] = args.data
+    try:
+        check_writable()  # the whole point is to fill the cache: fail before any work
+    except CacheDirError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     start = time.perf_counter()
     done = prepare(workers=args.workers, progress=not args.quiet)
     for item in done:
