@@ -25,6 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.neural_network import MLPClassifier
 
+from synthbook import validate
 from synthbook.data import MnistData
 
 #: Classifiers trained in the 2-D view.
@@ -43,19 +44,13 @@ def check_digits(digits: Sequence[int]) -> tuple[int, ...]:
 
     Raises
     ------
+    TypeError
+        For a string (``"49"``) or anything but whole numbers.
     ValueError
         For a digit outside 0-9, the same digit twice, or fewer than two or
         more than three digits.
     """
-    try:
-        chosen = tuple(int(d) for d in digits)
-    except (TypeError, ValueError) as err:
-        raise ValueError(
-            f"digits must be two or three whole numbers, got {digits!r}"
-        ) from err
-    unknown = [d for d in chosen if not 0 <= d <= 9]
-    if unknown:
-        raise ValueError(f"unknown digit(s) {unknown}: MNIST digits are 0 to 9")
+    chosen = validate.check_digits("digits", digits, unique=False)
     if len(set(chosen)) != len(chosen):
         raise ValueError(
             f"the same class twice in {list(chosen)}: "
