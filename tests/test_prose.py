@@ -38,7 +38,6 @@ PENDING_GLUE: dict[str, str] = {
     "differential_privacy.md": "risk-chapters: epsilons, steps, AUC ceilings",
     "fix_the_data.md": "risk-chapters: widths, epochs, sparsities, counts",
     "precision_and_portability.md": "risk-chapters: n per digit, steps, scales",
-    "instructors.md": "build: measured chapter times typed into the page",
 }
 
 #: Numbers allowed in one file's prose, each with the reason. Keep it small:

@@ -235,31 +235,11 @@ def _cmd_belonging(args: argparse.Namespace) -> int:
 
 
 def _cmd_prepare(args: argparse.Namespace) -> int:
-    import time
+    from synthbook.tools import prepare
 
-    from synthbook import gan, metrics
-    from synthbook.cache import check_writable
-    from synthbook.data import book_splits, load_mnist
-    from synthbook.repro import setup
-
-    check_writable()  # its whole point is to fill the cache: fail before any work
-    # Exactly the calls the chapters make, so that they find these models in the cache.
-    setup(seed=0)
-    splits = book_splits(load_mnist(args.data), seed=0)
-    start = time.perf_counter()
-    gan.load_or_train(
-        splits.train,
-        gan.GANConfig(),
-        steps=gan.BOOK_STEPS,
-        seed=0,
-        progress=not args.quiet,
+    return prepare.main(
+        (["--data", args.data] if args.data else []) + (["--quiet"] * args.quiet)
     )
-    metrics.load_or_train_judge(splits.judge, seed=0)
-    print(
-        f"the book's GAN ({gan.BOOK_STEPS:,} steps) and the judge are in the cache "
-        f"({time.perf_counter() - start:.0f} s)"
-    )
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
