@@ -24,10 +24,7 @@ from typing import Any
 
 def _key(script: Any) -> tuple:
     attributes = getattr(script, "attributes", {}) or {}
-    return (
-        getattr(script, "filename", script) or "",
-        tuple(sorted(attributes.items())),
-    )
+    return (getattr(script, "filename", script) or "", tuple(sorted(attributes.items())))
 
 
 def dedupe_scripts(
