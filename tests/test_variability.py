@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from synthbook import stats
+from synthbook.cache import cache_dir
 from synthbook.chapters import variability
 from synthbook.chapters.variability import (
     make_long_tail,
@@ -126,10 +127,13 @@ def test_paired_difference_needs_shared_seeds() -> None:
     ("settings", "message"),
     [
         ({"strategies": ()}, "at least one strategy"),
-        ({"strategies": ("smote",)}, "unknown strategy"),
-        ({"amounts": (48, -1)}, "non-negative"),
+        ({"strategies": ("smote",)}, "each strategy must be one of"),
+        ({"strategies": ("none",)}, "always run"),
+        ({"amounts": (48, -1)}, "each amount must be at least 1"),
+        ({"amounts": ()}, "must not be empty"),
         ({"rare_digit": 11}, "0 to 9|digit"),
         ({"keep": 0}, "keep must be at least 1"),
+        ({"classifier_arch": "resnet"}, "classifier_arch must be one of"),
         ({"seeds": ()}, "at least one seed"),
     ],
 )
@@ -149,30 +153,41 @@ def test_synthesize_strategies(data: MnistData) -> None:
     assert not {img.numpy().tobytes() for img in distorted} & kept
     with pytest.raises(ValueError, match="needs a trained generator"):
         variability.synthesize("gan", tail, 8, 5)
-    with pytest.raises(ValueError, match=">= 0"):
+    with pytest.raises(ValueError, match="amount must be at least 0"):
         variability.synthesize("perturb", tail, 8, -3)
     with pytest.raises(ValueError, match="unknown strategy"):
         variability.synthesize("mixup", tail, 8, 3)
 
 
 @pytest.mark.slow
-def test_tail_experiment_is_cached_and_reproducible() -> None:
+def test_tail_experiment_runs_every_condition_and_reproduces() -> None:
     experiment = variability.TailExperiment(
-        strategies=("oversample",), amounts=(24,), seeds=(0, 1), classifier_epochs=1
+        strategies=("oversample", "perturb+gan"),
+        amounts=(24,),
+        seeds=(0, 1),
+        gan_steps=30,
+        classifier_epochs=1,
     )
     first = variability.run_tail_experiment(
         experiment, data_source="embedded", progress=False
     )
-    assert [(r["seed"], r["strategy"]) for r in first] == [
-        (0, "none"),
-        (0, "oversample"),
-        (1, "none"),
-        (1, "oversample"),
+    conditions = [("none", 0), ("real", 24), ("oversample", 24)]
+    conditions += [("perturb+gan", 48), ("perturb", 48)]
+    assert [(r["seed"], r["strategy"], r["amount"]) for r in first] == [
+        (seed, *condition) for seed in (0, 1) for condition in conditions
     ]
     for row in first:
-        assert 0.0 <= row["rare_recall"] <= 1.0 and len(row["recall"]) == 10
-    # Oversampled images are the kept ones: distance 0 to them.
-    assert all(r["closeness"] == 0.0 for r in first if r["strategy"] == "oversample")
+        for test_set in variability.TEST_SETS:
+            for metric in ("accuracy", "rare_recall", "rare_precision"):
+                value = row[variability.metric_name(metric, test_set)]
+                assert 0.0 <= value <= 1.0
+        assert len(row["examples"]) == min(row["amount"], variability.EXAMPLES)
+    # Oversampled images are the kept ones (distance 0); real ones left out are not.
+    by = {(r["seed"], r["strategy"]): r for r in first}
+    assert by[0, "oversample"]["closeness"] == 0.0 and by[0, "real"]["closeness"] > 0
+    # Recomputed from scratch (the results' cache emptied), the numbers are the same.
+    for path in cache_dir("tails").iterdir():
+        path.unlink()
     again = variability.run_tail_experiment(
         experiment, data_source="embedded", progress=False
     )
@@ -190,3 +205,84 @@ def test_mean_interval_matches_scipy() -> None:
     assert mean == pytest.approx(np.mean(values))
     assert (low, high) == pytest.approx(expected)
     assert stats.mean_interval([0.7]) == (0.7, 0.7, 0.7)
+
+
+def test_slant_shears_a_bar_by_the_stated_angle() -> None:
+    # A vertical bar has no slant; sheared by 20 degrees its measured slant is
+    # tan(20 degrees), leaning right; -20 degrees leans it left as much.
+    bar = _bar(0.0).unsqueeze(0)
+    assert abs(style_scores(bar, "slant")[0]) < 0.02
+    right = style_scores(variability.slant(bar, 20.0), "slant")[0]
+    left = style_scores(variability.slant(bar, -20.0), "slant")[0]
+    assert right == pytest.approx(np.tan(np.radians(20.0)), abs=0.03)
+    assert left == pytest.approx(-right, abs=0.03)
+    assert torch.allclose(variability.slant(bar, 0.0), bar, atol=1e-5)
+    with pytest.raises(ValueError, match="degrees"):
+        variability.slant(bar, float("nan"))
+
+
+def test_thicken_broadens_a_one_pixel_line() -> None:
+    line = torch.zeros(1, 28, 28)
+    line[0, 5:20, 14] = 1.0
+    thick = variability.thicken(line, 1)
+    # Three columns wide and one row longer at each end: 3 x 17 pixels of ink.
+    assert torch.equal(
+        thick[0].sum(dim=0).nonzero().flatten(), torch.tensor([13, 14, 15])
+    )
+    assert float(thick.sum()) == 3 * 17
+    assert torch.equal(variability.thicken(line, 0), line)
+    with pytest.raises(ValueError, match="pixels"):
+        variability.thicken(line, -1)
+
+
+def test_shifted_tests_keep_labels_and_order(data: MnistData) -> None:
+    test = data.subset(np.arange(0, 5000, 50))
+    sets = variability.shifted_tests(test)
+    assert tuple(sets) == variability.TEST_SETS
+    for shifted in sets.values():
+        assert torch.equal(shifted.labels, test.labels)
+    slanted, thick = sets["slanted"].images, sets["thickened"].images
+    assert (
+        style_scores(slanted, "slant") > style_scores(test.images, "slant")
+    ).mean() > 0.9
+    assert (style_scores(thick, "ink") > style_scores(test.images, "ink")).all()
+
+
+def test_conditions_follow_the_data_and_pair_each_combination(data: MnistData) -> None:
+    experiment = variability.TailExperiment()
+    train = data.subset(np.arange(0, 5000, 2))  # 250 of each digit
+    gap = 250 - experiment.keep
+    amounts = (gap // 6, gap)
+    assert experiment.resolve_amounts(train) == amounts
+    found = experiment.conditions(train)
+    assert found[0] == ("none", 0)
+    assert [a for s, a in found if s == "real"] == list(amounts)
+    assert [a for s, a in found if s == "perturb+gan"] == [2 * a for a in amounts]
+    # The quantity control of "perturb+gan": as many images, all perturbed.
+    assert [a for s, a in found if s == "perturb"] == [
+        *amounts,
+        *(2 * a for a in amounts),
+    ]
+    assert len(found) == len(set(found)) == 1 + 2 + 5 * 2 + 2 + 2
+
+
+def test_combination_adds_the_second_strategy_on_top_of_the_first(
+    data: MnistData,
+) -> None:
+    from synthbook import gan
+
+    tail = make_long_tail(data, 8, 12, seed=0)
+    generator, _ = gan.build_models(gan.GANConfig())
+    both = variability.synthesize(
+        "perturb+gan", tail, 8, 20, seed=3, generator=generator
+    )
+    classic = variability.synthesize("perturb", tail, 8, 10, seed=3)
+    generated = variability.synthesize("gan", tail, 8, 10, seed=3, generator=generator)
+    assert torch.equal(both, torch.cat([classic, generated]))
+
+
+def test_long_tail_indices_name_the_kept_images(data: MnistData) -> None:
+    kept = variability.long_tail_indices(data, 8, 12, seed=4)
+    tail = make_long_tail(data, 8, 12, seed=4)
+    assert torch.equal(data.images[kept], tail.images)
+    assert (data.labels[kept] == 8).sum() == 12

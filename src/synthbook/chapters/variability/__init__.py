@@ -1,0 +1,63 @@
+"""The chapter "Variability, exposure and the odd": long tails and their refills."""
+
+from synthbook.chapters.variability.experiment import (
+    EXAMPLES,
+    REAL,
+    TAIL_GAN_STEPS,
+    TailExperiment,
+    load_or_train_tail_gan,
+    metric_name,
+    run_one_seed,
+    run_tail_experiment,
+)
+from synthbook.chapters.variability.shifts import (
+    SLANT_DEGREES,
+    TEST_SETS,
+    THICKEN_PIXELS,
+    shifted_tests,
+    slant,
+    thicken,
+)
+from synthbook.chapters.variability.tails import (
+    DIGITS,
+    EDGE_NOISE_SCALE,
+    MAX_BLEND,
+    STRATEGIES,
+    STYLE_MEASURES,
+    long_tail_indices,
+    make_long_tail,
+    make_style_tail,
+    nearest_other_class,
+    perturb,
+    style_scores,
+    synthesize,
+)
+
+__all__ = [
+    "EXAMPLES",
+    "DIGITS",
+    "EDGE_NOISE_SCALE",
+    "MAX_BLEND",
+    "REAL",
+    "SLANT_DEGREES",
+    "STRATEGIES",
+    "STYLE_MEASURES",
+    "TAIL_GAN_STEPS",
+    "TEST_SETS",
+    "THICKEN_PIXELS",
+    "TailExperiment",
+    "load_or_train_tail_gan",
+    "long_tail_indices",
+    "make_long_tail",
+    "make_style_tail",
+    "metric_name",
+    "nearest_other_class",
+    "perturb",
+    "run_one_seed",
+    "run_tail_experiment",
+    "shifted_tests",
+    "slant",
+    "style_scores",
+    "synthesize",
+    "thicken",
+]
