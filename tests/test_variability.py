@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from synthbook import stats
+from synthbook import stats, widgets
 from synthbook.cache import cache_dir
 from synthbook.chapters import variability
 from synthbook.chapters.variability import (
@@ -11,7 +11,7 @@ from synthbook.chapters.variability import (
     perturb,
     style_scores,
 )
-from synthbook.data import MnistData, load_mnist
+from synthbook.data import MnistData, book_splits, load_mnist
 
 
 @pytest.fixture(scope="module")
@@ -286,3 +286,73 @@ def test_long_tail_indices_name_the_kept_images(data: MnistData) -> None:
     tail = make_long_tail(data, 8, 12, seed=4)
     assert torch.equal(data.images[kept], tail.images)
     assert (data.labels[kept] == 8).sum() == 12
+
+
+def _rows(gain: dict[str, float], seeds: int = 5) -> list[dict]:
+    """Constructed rows: each condition adds a fixed gain to a seed-dependent base."""
+    rows = []
+    for seed in range(seeds):
+        for strategy, amount, delta in [("none", 0, 0.0)] + [
+            (name, 10, value) for name, value in gain.items()
+        ]:
+            row = {"seed": seed, "strategy": strategy, "amount": amount}
+            for test_set in variability.TEST_SETS:
+                for metric in ("rare_recall", "rare_precision", "accuracy"):
+                    base = 0.1 * seed + (0.05 if test_set == "slanted" else 0.0)
+                    row[variability.metric_name(metric, test_set)] = base + delta
+            rows.append(row)
+    return rows
+
+
+def test_gains_and_verdict_lists_follow_the_interval_rule() -> None:
+    rows = _rows({"perturb": 0.2, "gan": -0.1, "oversample": 0.0})
+    table = variability.gains(rows, [("perturb", 10), ("gan", 10), ("oversample", 10)])
+    assert len(table) == 3 * len(variability.TEST_SETS)
+    as_collected = table[table["test set"] == "as collected"].set_index("strategy")
+    assert as_collected.loc["perturb", "mean"] == pytest.approx(0.2)
+    assert list(as_collected["verdict"]) == ["higher", "lower", "not distinguishable"]
+    lists = variability.verdict_lists(table)
+    assert lists["slanted"] == {"higher": "perturb +10", "lower": "gan +10"}
+    found = variability.compare(rows, ("perturb", 10), ("gan", 10), "thickened")
+    assert found["text"] == "+0.30 [+0.30, +0.30]" and found["verdict"] == "higher"
+
+
+def test_share_outside_counts_images_beyond_the_reference_range() -> None:
+    reference = torch.stack([_bar(0.0), _bar(0.1)])
+    inside = torch.stack([_bar(0.05)])
+    leaning = torch.stack([_bar(0.6), _bar(0.05)])
+    heavy = variability.thicken(reference[:1], 2)
+    shares = variability.share_outside(
+        {"inside": inside, "leaning": leaning, "heavy": heavy}, reference
+    )
+    assert shares == {"inside": 0.0, "leaning": 0.5, "heavy": 1.0}
+
+
+def test_panel_has_a_described_frame_for_every_setting(data: MnistData) -> None:
+    splits = book_splits(data, seed=0)
+    experiment = variability.TailExperiment(
+        strategies=("oversample", "perturb+gan"), amounts=(6, 12), seeds=(0, 1)
+    )
+    rows = []
+    for seed in experiment.seeds:
+        for strategy, amount in experiment.conditions(splits.train):
+            row = {"seed": seed, "strategy": strategy, "amount": amount}
+            row.update(
+                {
+                    variability.metric_name(m, t): 0.5
+                    for m in ("rare_recall", "accuracy")
+                    for t in variability.TEST_SETS
+                }
+            )
+            row["examples"] = torch.zeros(min(amount, 12), 28, 28, dtype=torch.uint8)
+            rows.append(row)
+    controls, frames = variability.panel_frames(rows, splits, experiment)
+    sizes = [len(options) for _, _, options in controls]
+    assert sizes == [2, 4, 2] and len(frames) == 2 * 4 * 2
+    assert "synthetic" in frames[1, "perturb+gan", 12]["alt"]
+    assert "24 images" in frames[1, "perturb+gan", 12]["alt"]
+    assert "real" in frames[0, "oversample", 6]["alt"]
+    assert "nothing was added" in frames[0, "none", 6]["alt"]
+    html = widgets.precomputed_panel(controls, frames, title="t").data
+    # One picture per frame, and the first one again as the picture shown at load.
+    assert html.count("data:image/png;base64") == len(frames) + 1

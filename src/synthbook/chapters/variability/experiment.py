@@ -10,6 +10,7 @@ shocks (:mod:`~synthbook.chapters.variability.shifts`).
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -24,6 +25,7 @@ from synthbook import gan, metrics
 from synthbook.cache import cache_dir, load_or_none, make_key, save_checked
 from synthbook.chapters.variability import shifts, tails
 from synthbook.data import MnistData, Splits, book_splits, load_mnist
+from synthbook.metrics import classifiers
 from synthbook.validate import check_choice, check_count, check_digit
 from synthbook.versions import code_version
 
@@ -179,7 +181,7 @@ def metric_name(metric: str, test_set: str = "as collected") -> str:
 def _pools(
     experiment: TailExperiment,
     tail: MnistData,
-    left_out: torch.Tensor,
+    reserve: torch.Tensor,
     generator: torch.nn.Module | None,
     conditions: list[tuple[str, int]],
     seed: int,
@@ -195,7 +197,7 @@ def _pools(
         if part == "none":
             continue
         if part == REAL:
-            pools[part] = left_out[:amount]
+            pools[part] = reserve[:amount]
         else:
             pools[part] = tails.synthesize(
                 part,
@@ -238,7 +240,7 @@ def run_one_seed(
     digit = experiment.rare_digit
     tail = tails.make_long_tail(splits.train, digit, experiment.keep, seed=seed)
     kept = tail.images[tail.labels == digit]
-    left_out = _left_out(splits.train, experiment.keep, digit, seed)
+    reserve = left_out(splits.train, digit, experiment.keep, seed)
     held_out = _held_out(splits.judge, digit, len(kept), seed)
     conditions = experiment.conditions(splits.train)
     needs_gan = any("gan" in s for s, _ in conditions)
@@ -254,7 +256,7 @@ def run_one_seed(
             )
     generator = tail_gan.generator if needs_gan and tail_gan else None
     with clock("synthesis"):
-        pools = _pools(experiment, tail, left_out, generator, conditions, seed)
+        pools = _pools(experiment, tail, reserve, generator, conditions, seed)
         added = [_added(pools, s, a) for s, a in conditions]
     with clock("classifiers"):
         images = torch.cat([tail.images, *added])
@@ -282,14 +284,18 @@ def run_one_seed(
             conditions, added, models, strict=True
         ):
             row = {"seed": seed, "strategy": strategy, "amount": amount}
-            row.update(_scores(model, tests, digit))
+            row.update(score(model, tests, digit))
             row.update(_diagnostics(extra, kept, held_out, judge, digit))
             rows.append(row)
     return rows
 
 
-def _left_out(train: MnistData, keep: int, digit: int, seed: int) -> torch.Tensor:
-    """Return the rare digit's training images that the tail left out, seeded order."""
+def left_out(train: MnistData, digit: int, keep: int, seed: int) -> torch.Tensor:
+    """Return the images of ``digit`` that the seed's tail left out, in a seeded order.
+
+    These are the real images one would have had by collecting, not making,
+    more of the rare digit: the experiment's reference condition.
+    """
     kept = tails.long_tail_indices(train, digit, keep, seed)
     rare = np.flatnonzero(train.labels.numpy() == digit)
     out = train.images[np.setdiff1d(rare, kept)]
@@ -306,9 +312,10 @@ def _held_out(
     return pool[order[:count]]
 
 
-def _scores(
+def score(
     model: metrics.Classifier, tests: dict[str, MnistData], digit: int
 ) -> dict[str, float]:
+    """Return accuracy, rare recall and rare precision on each test set (row keys)."""
     scores = {}
     for name, test in tests.items():
         truth = test.labels.numpy()
@@ -365,25 +372,15 @@ class _Clock:
 
 
 def _code() -> str:
-    return code_version(
-        tails,
-        shifts,
-        run_one_seed,
-        _pools,
-        _added,
-        _scores,
-        _diagnostics,
-        _left_out,
-        _held_out,
-        TailExperiment,
-        metrics.train_classifiers,
-        metrics.train_classifier,
-    )
+    # Everything the rows depend on: this module, the tails and shifts, the
+    # classifiers (and judge) and the GAN.
+    return code_version(sys.modules[__name__], tails, shifts, classifiers, gan)
 
 
 def run_tail_experiment(
     experiment: TailExperiment | None = None,
     *,
+    splits: Splits | None = None,
     data_source: str | None = None,
     progress: bool = True,
     on_seed: Callable[[int], None] | None = None,
@@ -392,10 +389,12 @@ def run_tail_experiment(
 
     Results are cached per seed by configuration, data and code version, and
     recomputed when any of them changes, so an interrupted run resumes where
-    it stopped. ``on_seed`` is called with each seed before it runs.
+    it stopped. Pass the book's ``splits`` (else they are loaded from
+    ``data_source``); ``on_seed`` is called with each seed before it runs.
     """
     experiment = experiment or TailExperiment()
-    splits = book_splits(load_mnist(data_source, verbose=False), seed=0)
+    if splits is None:
+        splits = book_splits(load_mnist(data_source, verbose=False), seed=0)
     judge = metrics.load_or_train_judge(splits.judge, seed=0)
     settings = {k: v for k, v in asdict(experiment).items() if k != "seeds"}
     rows: list[dict[str, Any]] = []

@@ -196,6 +196,8 @@ STRATEGIES: tuple[str, ...] = (
     "gan-interp",
     "perturb+gan",
 )
+#: The strategies whose images no one wrote (the others add nothing or copies).
+SYNTHETIC: tuple[str, ...] = ("perturb", "gan", "gan-edge", "gan-interp", "perturb+gan")
 EDGE_NOISE_SCALE = 2.0
 MAX_BLEND = 0.4
 
