@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from synthbook import stats, widgets
+from synthbook import widgets
 from synthbook.cache import cache_dir
 from synthbook.chapters import variability
 from synthbook.chapters.variability import (
@@ -95,34 +95,6 @@ def test_perturb_is_seeded_and_local(data: MnistData) -> None:
     assert np.asarray(perturb(source, 0)).shape == (0, 28, 28)
 
 
-def test_paired_difference_removes_seed_effects() -> None:
-    # Seeds swing the baseline widely, but the strategy adds exactly 0.1 in each.
-    base = [0.2, 0.8, 0.5, 0.3, 0.9]
-    rows = [
-        {"seed": s, "strategy": "none", "amount": 0, "rare_recall": b}
-        for s, b in enumerate(base)
-    ]
-    rows += [
-        {"seed": s, "strategy": "perturb", "amount": 48, "rare_recall": b + 0.1}
-        for s, b in enumerate(base)
-    ]
-    result = stats.paired_difference(rows, ("perturb", 48))
-    assert result["mean"] == pytest.approx(0.1)
-    assert result["low"] == pytest.approx(0.1) and result["high"] == pytest.approx(0.1)
-    assert result["verdict"] == "higher" and result["n"] == 5
-    # Unpaired, the two intervals overlap: the seeds' spread hides the gain.
-    summary = {r["strategy"]: r for r in stats.summarise(rows)}
-    assert summary["perturb"]["low"] < summary["none"]["high"]
-    flipped = stats.paired_difference(rows, ("none", 0), baseline=("perturb", 48))
-    assert flipped["verdict"] == "lower"
-
-
-def test_paired_difference_needs_shared_seeds() -> None:
-    rows = [{"seed": 0, "strategy": "none", "amount": 0, "rare_recall": 0.5}]
-    with pytest.raises(ValueError, match="no seed has both"):
-        stats.paired_difference(rows, ("gan", 288))
-
-
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
@@ -191,20 +163,9 @@ def test_tail_experiment_runs_every_condition_and_reproduces() -> None:
     again = variability.run_tail_experiment(
         experiment, data_source="embedded", progress=False
     )
+    for new, old in zip(again, first, strict=True):
+        assert torch.equal(new.pop("examples"), old.pop("examples"))
     np.testing.assert_equal(again, first)  # NaN (no added images) counts as equal
-
-
-def test_mean_interval_matches_scipy() -> None:
-    from scipy import stats as scipy_stats
-
-    values = [0.2, 0.5, 0.4, 0.9, 0.3]
-    mean, low, high = stats.mean_interval(values)
-    expected = scipy_stats.t.interval(
-        0.95, len(values) - 1, loc=np.mean(values), scale=scipy_stats.sem(values)
-    )
-    assert mean == pytest.approx(np.mean(values))
-    assert (low, high) == pytest.approx(expected)
-    assert stats.mean_interval([0.7]) == (0.7, 0.7, 0.7)
 
 
 def test_slant_shears_a_bar_by_the_stated_angle() -> None:
