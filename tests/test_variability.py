@@ -317,3 +317,16 @@ def test_panel_has_a_described_frame_for_every_setting(data: MnistData) -> None:
     html = widgets.precomputed_panel(controls, frames, title="t").data
     # One picture per frame, and the first one again as the picture shown at load.
     assert html.count("data:image/png;base64") == len(frames) + 1
+
+
+def test_copying_reads_closeness_and_refuses_nan() -> None:
+    assert variability.copying(0.5).startswith("leaning towards copies")
+    assert variability.copying(1.0) == "no sign of copying by this measure"
+    with pytest.raises(ValueError, match="finite"):
+        variability.copying(float("nan"))
+
+
+def test_gap_needs_enough_images(data: MnistData) -> None:
+    small = data.subset(np.arange(0, 5000, 50))  # 10 of each digit
+    with pytest.raises(ValueError, match="only 10 images of digit 8"):
+        variability.TailExperiment(keep=12).gap(small)

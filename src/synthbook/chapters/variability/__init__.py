@@ -20,7 +20,9 @@ from synthbook.chapters.variability.experiment import (
     score,
 )
 from synthbook.chapters.variability.figures import (
+    COPYING_BELOW,
     compare,
+    copying,
     diagnostics_table,
     gains,
     largest_conditions,
@@ -57,6 +59,7 @@ from synthbook.chapters.variability.tails import (
 )
 
 __all__ = [
+    "COPYING_BELOW",
     "DIGITS",
     "EDGE_NOISE_SCALE",
     "EXAMPLES",
@@ -71,6 +74,7 @@ __all__ = [
     "THICKEN_PIXELS",
     "TailExperiment",
     "compare",
+    "copying",
     "diagnostics_table",
     "gains",
     "largest_conditions",

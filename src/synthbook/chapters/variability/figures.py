@@ -212,6 +212,20 @@ def diagnostics_table(
     return pd.DataFrame(table).T.round(2)
 
 
+#: Closeness below this: the added images sit at least a tenth nearer to the kept
+#: images than to other real images of the digit.
+COPYING_BELOW = 0.9
+
+
+def copying(closeness: float) -> str:
+    """Say in words what a closeness value means (see :data:`COPYING_BELOW`)."""
+    if not np.isfinite(closeness):
+        raise ValueError(f"closeness must be a finite number, got {closeness}")
+    if closeness < COPYING_BELOW:
+        return "leaning towards copies of the kept images"
+    return "no sign of copying by this measure"
+
+
 def share_outside(
     sets: dict[str, torch.Tensor], reference: torch.Tensor
 ) -> dict[str, float]:
