@@ -132,7 +132,7 @@ def _label(strategy: str, amount: int) -> str:
     return f"{strategy} +{amount}"
 
 
-def _listing(labels: Sequence[str]) -> str:
+def listing(labels: Sequence[str]) -> str:
     """Join labels as prose: "a", "a and b", "a, b and c"; "none of them" if empty."""
     if not labels:
         return "none of them"
@@ -146,7 +146,7 @@ def verdict_lists(table: pd.DataFrame) -> dict[str, dict[str, str]]:
     found = {}
     for test_set, part in table.groupby("test set", sort=False):
         found[str(test_set)] = {
-            verdict: _listing(
+            verdict: listing(
                 [
                     _label(r["strategy"], r["amount"])
                     for _, r in part[part["verdict"] == verdict].iterrows()
