@@ -133,9 +133,9 @@ def _label(strategy: str, amount: int) -> str:
 
 
 def listing(labels: Sequence[str]) -> str:
-    """Join labels as prose: "a", "a and b", "a, b and c"; "none of them" if empty."""
+    """Join labels as prose: "a", "a and b", "a, b and c"; "none" if empty."""
     if not labels:
-        return "none of them"
+        return "none"
     return (
         labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
     )

@@ -27,7 +27,7 @@ from synthbook.validate import check_choice, check_count, check_digit, check_see
 #: How the panel names each condition.
 LABELS: dict[str, str] = {
     "none": "nothing added",
-    runner.REAL: "real 8s collected (reference)",
+    runner.REAL: "real images collected (reference)",
     "oversample": "oversample (copies)",
     "perturb": "perturb (classic)",
     "gan": "gan",
