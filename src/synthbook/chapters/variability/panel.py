@@ -125,12 +125,17 @@ def _text(
     row: dict[str, Any], base: dict[str, Any], digit: int, strategy: str, added: int
 ) -> str:
     what = "nothing added" if not added else f"{added} images from '{strategy}'"
+    kind = {"real": "real", "synthetic": "synthetic", "mixed": "real and synthetic"}
+    rows = f"Top row: real {digit}s kept. " + (
+        f"Bottom row: {kind[_provenance(strategy)]} digits added. " if added else ""
+    )
     parts = []
     for test_set in shifts.TEST_SETS:
         name = runner.metric_name("rare_recall", test_set)
         parts.append(f"{test_set} {row[name]:.2f} (nothing added: {base[name]:.2f})")
     return (
-        f"Seed {row['seed']}, {what}. Recall of {digit} on real test digits: "
+        rows
+        + f"Seed {row['seed']}, {what}. Recall of {digit} on real test digits: "
         + "; ".join(parts)
         + f". Accuracy on all digits as collected {row['accuracy']:.3f} "
         f"(nothing added: {base['accuracy']:.3f}). One seed is a quick look, "
