@@ -1,24 +1,21 @@
-"""Long tails on purpose: make some digits (or styles) rare, then refill them.
+"""Long tails on purpose: make a digit (or a style) rare, then refill it.
 
-The chapter "Variability, exposure and the odd" uses this module to test the
-promise that synthetic data can fill the tails of a distribution. Everything is
-seeded; evaluation is always on the real, balanced, held-out test split.
+The chapter "Variability, exposure and the odd" uses these functions to test
+the promise that synthetic data can fill the tails of a distribution.
+Everything is seeded.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 import torchvision.transforms.v2 as transforms
 
-from synthbook.cache import cache_dir, load_or_none, make_key, save_checked
-from synthbook.data import MnistData, Splits
+from synthbook import gan
+from synthbook.data import MnistData
+from synthbook.validate import check_count
 
 DIGITS = tuple(range(10))
 STYLE_MEASURES = ("slant", "ink")
@@ -58,8 +55,15 @@ def make_long_tail(
     MnistData
         The long-tailed data, in the original order.
     """
+    return data.subset(long_tail_indices(data, rare_digits, keep, seed))
+
+
+def long_tail_indices(
+    data: MnistData, rare_digits: int | Sequence[int], keep: int | float, seed: int = 0
+) -> np.ndarray:
+    """Return the positions in ``data`` that :func:`make_long_tail` keeps, sorted."""
     digits = _check_digits(
-        [rare_digits] if isinstance(rare_digits, int) else rare_digits
+        [rare_digits] if isinstance(rare_digits, int | np.integer) else rare_digits
     )
     labels = data.labels.numpy()
     rng = np.random.default_rng(seed)
@@ -68,7 +72,7 @@ def make_long_tail(
         pool = np.flatnonzero(labels == digit)
         count = _resolve_keep(keep, len(pool), digit)
         keep_mask[rng.choice(pool, count, replace=False)] = True
-    return data.subset(np.flatnonzero(keep_mask))
+    return np.flatnonzero(keep_mask)
 
 
 def _resolve_keep(keep: int | float, available: int, digit: int) -> int:
@@ -180,7 +184,7 @@ def perturb(images: torch.Tensor, count: int, seed: int = 0) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------
-# Augmentation strategies and the experiment runner
+# Ways to fill a tail
 # --------------------------------------------------------------------------
 
 STRATEGIES: tuple[str, ...] = (
@@ -192,6 +196,8 @@ STRATEGIES: tuple[str, ...] = (
     "gan-interp",
     "perturb+gan",
 )
+#: The strategies whose images no one wrote (the others add nothing or copies).
+SYNTHETIC: tuple[str, ...] = ("perturb", "gan", "gan-edge", "gan-interp", "perturb+gan")
 EDGE_NOISE_SCALE = 2.0
 MAX_BLEND = 0.4
 
@@ -221,7 +227,10 @@ def synthesize(
     Parameters
     ----------
     strategy : str
-        One of :data:`STRATEGIES`. ``"a+b"`` splits the amount between a and b.
+        One of :data:`STRATEGIES`. ``"a+b"`` makes half of the amount with a
+        and half with b, each exactly as ``a`` or ``b`` alone would make that
+        many (same seed): ``"perturb+gan"`` with 2n images is the n images of
+        ``"perturb"`` with the n images of ``"gan"`` on top.
     data : MnistData
         The long-tailed training data: the only real images a strategy may use.
     digit : int
@@ -237,14 +246,11 @@ def synthesize(
     torch.Tensor
         ``(amount, 28, 28)`` images in ``[0, 1]``.
     """
-    from synthbook import gan
-
     if strategy not in STRATEGIES:
         raise ValueError(
             f"unknown strategy {strategy!r}: use one of {', '.join(STRATEGIES)}"
         )
-    if amount < 0:
-        raise ValueError(f"the amount of added data must be >= 0, got {amount}")
+    amount = check_count("amount", amount)
     _check_digits([digit])
     real = data.images[data.labels == digit]
     if strategy == "none" or amount == 0:
@@ -256,12 +262,7 @@ def synthesize(
             [
                 synthesize(first, data, digit, half, seed=seed, generator=generator),
                 synthesize(
-                    second,
-                    data,
-                    digit,
-                    amount - half,
-                    seed=seed + 1,
-                    generator=generator,
+                    second, data, digit, amount - half, seed=seed, generator=generator
                 ),
             ]
         )
@@ -289,193 +290,3 @@ def synthesize(
     labels[:, digit] = 1.0 - weights
     labels[:, other] = weights
     return gan.generate(generator, labels, seed=seed)
-
-
-@dataclass(frozen=True)
-class TailExperiment:
-    """One configuration of the tails experiment.
-
-    Attributes
-    ----------
-    rare_digit : int
-        The digit made rare in the training split.
-    keep : int
-        Real images of the rare digit left in training.
-    strategies : tuple of str
-        Strategies to compare (see :data:`STRATEGIES`); "none" is always run.
-    amounts : tuple of int
-        Synthetic images of the rare digit added, per strategy.
-    seeds : tuple of int
-        One full repetition per seed: which real images are kept, the GAN,
-        the synthetic samples and the classifier all change with the seed.
-    gan_steps : int
-        Training steps of the GAN trained on the long-tailed data.
-    classifier_epochs : int
-        Epochs of the digit classifier trained on each augmented set.
-    """
-
-    rare_digit: int = 8
-    keep: int = 12
-    strategies: tuple[str, ...] = (
-        "oversample",
-        "perturb",
-        "gan",
-        "gan-edge",
-        "gan-interp",
-        "perturb+gan",
-    )
-    amounts: tuple[int, ...] = (48, 288)
-    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
-    gan_steps: int = 3000
-    classifier_epochs: int = 8
-
-    def __post_init__(self) -> None:
-        _check_digits([self.rare_digit])
-        if self.keep < 1:
-            raise ValueError(f"keep must be at least 1, got {self.keep}")
-        if not self.strategies:
-            raise ValueError("name at least one strategy to compare with 'none'")
-        for strategy in self.strategies:
-            if strategy not in STRATEGIES:
-                raise ValueError(
-                    f"unknown strategy {strategy!r}: use one of {STRATEGIES}"
-                )
-        if not self.amounts or any(a < 0 for a in self.amounts):
-            raise ValueError(
-                f"amounts must be non-negative and not empty, got {self.amounts}"
-            )
-        if len(self.seeds) < 1:
-            raise ValueError("give at least one seed (the book uses five)")
-
-
-def _code_version() -> str:
-    from synthbook import gan, metrics
-
-    digest = hashlib.sha256()
-    for module in (gan, metrics):
-        digest.update(Path(module.__file__).read_bytes())
-    digest.update(Path(__file__).read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def _per_class(
-    y_true: np.ndarray, y_pred: np.ndarray
-) -> tuple[list[float], list[float]]:
-    from sklearn.metrics import precision_recall_fscore_support
-
-    precision, recall, _, _ = precision_recall_fscore_support(
-        y_true, y_pred, labels=list(DIGITS), zero_division=0
-    )
-    return [float(p) for p in precision], [float(r) for r in recall]
-
-
-def run_one_seed(
-    experiment: TailExperiment,
-    splits: Splits,
-    judge: Any,
-    seed: int,
-    *,
-    progress: bool = False,
-) -> list[dict[str, Any]]:
-    """Every strategy and amount of ``experiment`` for one seed; one row per condition."""
-    from synthbook import gan, metrics
-
-    digit = experiment.rare_digit
-    tail = make_long_tail(splits.train, digit, experiment.keep, seed=seed)
-    kept = tail.images[tail.labels == digit]
-    # An equal number of real held-out images of the digit: a fair reference for
-    # "how close are the synthetic digits to the few they were made from".
-    held_out_pool = splits.judge.images[splits.judge.labels == digit]
-    held_out = held_out_pool[
-        torch.randperm(
-            len(held_out_pool), generator=torch.Generator().manual_seed(seed)
-        )[: len(kept)]
-    ]
-    needs_gan = any(s.startswith("gan") or "+gan" in s for s in experiment.strategies)
-    generator = None
-    if needs_gan:
-        generator = gan.load_or_train(
-            tail,
-            gan.GANConfig(),
-            steps=experiment.gan_steps,
-            seed=seed,
-            progress=progress,
-        ).generator
-    rows = []
-    conditions = [("none", 0)] + [
-        (s, a) for s in experiment.strategies for a in experiment.amounts
-    ]
-    for strategy, amount in conditions:
-        added = synthesize(
-            strategy, tail, digit, amount, seed=seed, generator=generator
-        )
-        images = torch.cat([tail.images, added])
-        labels = torch.cat(
-            [tail.labels, torch.full((len(added),), digit, dtype=torch.int64)]
-        )
-        model = metrics.train_classifier(
-            images, labels, epochs=experiment.classifier_epochs, seed=seed
-        )
-        predicted = model.predict(splits.test.images)
-        truth = splits.test.labels.numpy()
-        precision, recall = _per_class(truth, predicted)
-        row: dict[str, Any] = {
-            "seed": seed,
-            "strategy": strategy,
-            "amount": amount,
-            "accuracy": float((predicted == truth).mean()),
-            "rare_recall": recall[digit],
-            "rare_precision": precision[digit],
-            "recall": recall,
-            "precision": precision,
-            "judge_agrees": float("nan"),
-            "closeness": float("nan"),
-        }
-        if len(added):
-            row["judge_agrees"] = float((judge.predict(added) == digit).mean())
-            to_kept = metrics.nearest_neighbour_distances(added, kept)
-            to_held_out = metrics.nearest_neighbour_distances(added, held_out)
-            # Below 1: the synthetic digits sit closer to the few training images
-            # than to other real images of the digit, i.e. they lean towards copying.
-            row["closeness"] = float(np.median(to_kept) / np.median(to_held_out))
-        rows.append(row)
-    return rows
-
-
-def run_tail_experiment(
-    experiment: TailExperiment | None = None,
-    *,
-    data_source: str | None = None,
-    progress: bool = True,
-) -> list[dict[str, Any]]:
-    """Run (or read from the cache) the whole experiment; one row per seed and condition.
-
-    Results are cached by configuration, data and code version, and recomputed
-    when any of them changes. Each seed is cached on its own, so an
-    interrupted run resumes where it stopped.
-    """
-    from tqdm.auto import tqdm
-
-    from synthbook import metrics
-    from synthbook.data import book_splits, load_mnist
-
-    experiment = experiment or TailExperiment()
-    splits = book_splits(load_mnist(data_source, verbose=False), seed=0)
-    judge = metrics.load_or_train_judge(splits.judge, seed=0)
-    settings = {k: v for k, v in asdict(experiment).items() if k != "seeds"}
-    rows: list[dict[str, Any]] = []
-    for seed in tqdm(experiment.seeds, desc="seeds", disable=not progress):
-        key = make_key(
-            experiment=settings,
-            seed=seed,
-            data=splits.train.fingerprint(),
-            threads=torch.get_num_threads(),
-            code=_code_version(),
-        )
-        path = cache_dir("tails") / f"tails-{key}.pt"
-        cached = load_or_none(path)
-        if cached is None:
-            cached = run_one_seed(experiment, splits, judge, seed)
-            save_checked(path, cached)
-        rows.extend(cached)
-    return rows
