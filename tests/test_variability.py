@@ -42,7 +42,7 @@ def test_long_tail_fraction_and_several_digits(data: MnistData) -> None:
     ("digits", "keep", "message"),
     [
         (8, 501, "it has 500"),
-        (11, 5, "unknown digit"),
+        (11, 5, "rare_digits must be a digit 0 to 9, got 11"),
         ([], 5, "at least one"),
         ([4, 4], 5, "once"),
         (8, 0, "choose 1 to 500"),
@@ -104,7 +104,7 @@ def test_perturb_is_seeded_and_local(data: MnistData) -> None:
         ({"strategies": ()}, "at least one strategy"),
         ({"strategies": ("smote",)}, "each strategy must be one of"),
         ({"strategies": ("none",)}, "always run"),
-        ({"amounts": (48, -1)}, "each amount must be at least 1"),
+        ({"amounts": (48, -1)}, "amounts must be at least 1"),
         ({"amounts": ()}, "must not be empty"),
         ({"rare_digit": 11}, "0 to 9|digit"),
         ({"keep": 0}, "keep must be at least 1"),

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, stack_module_state, vmap
 
+from synthbook import validate
 from synthbook.cache import cache_dir, load_or_none, make_key, save_checked
 from synthbook.data import MnistData
 from synthbook.validate import check_count, check_number
@@ -152,6 +153,8 @@ def train_classifier(
         )
     if len(images) == 0:
         raise ValueError("cannot train a classifier on no images")
+    validate.check_finite("images", images)
+    epochs = validate.check_count("epochs", epochs, minimum=1)
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     if max_shift < 0:

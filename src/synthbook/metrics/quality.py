@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from synthbook import gan
+from synthbook import gan, validate
 from synthbook.data import MnistData, Splits
 from synthbook.metrics.classifiers import (
     Classifier,
@@ -35,6 +35,8 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     root's tiny imaginary parts from round-off are dropped.
     """
     a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    validate.check_finite("features_a", a)
+    validate.check_finite("features_b", b)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
         raise ValueError(
             f"feature sets must be 2-D of equal width, got {a.shape} and {b.shape}"
@@ -68,8 +70,11 @@ def knn_precision_recall(
     of balls around each real point reaching its k-th nearest real neighbour).
     Recall: the same with the roles swapped.
     """
+    k = validate.check_count("k", k, minimum=1)
     real = np.asarray(real_features, np.float64)
     fake = np.asarray(fake_features, np.float64)
+    validate.check_finite("real_features", real)
+    validate.check_finite("fake_features", fake)
     if min(len(real), len(fake)) <= k:
         raise ValueError(f"each set needs more than k={k} points")
 

@@ -26,7 +26,7 @@ from synthbook.cache import cache_dir, load_or_none, make_key, save_checked
 from synthbook.chapters.variability import shifts, tails
 from synthbook.data import MnistData, Splits, book_splits, load_mnist
 from synthbook.metrics import classifiers
-from synthbook.validate import check_choice, check_count, check_digit
+from synthbook.validate import check_choice, check_count, check_digit, check_seed
 from synthbook.versions import code_version
 
 #: Steps of each seed's GAN (see ``python -m synthbook bench tails``).
@@ -111,6 +111,11 @@ class TailExperiment:
     def __post_init__(self) -> None:
         check_digit("rare_digit", self.rare_digit)
         check_count("keep", self.keep, minimum=1)
+        if isinstance(self.strategies, str):
+            raise TypeError(
+                "strategies must be a sequence of strategy names, e.g. "
+                f"[{self.strategies!r}], not a single string"
+            )
         if not self.strategies:
             raise ValueError("name at least one strategy to compare with 'none'")
         for strategy in self.strategies:
@@ -121,9 +126,11 @@ class TailExperiment:
             if not self.amounts:
                 raise ValueError("amounts must not be empty (or None for the data's)")
             for amount in self.amounts:
-                check_count("each amount", amount, minimum=1)
+                check_count("amounts", amount, minimum=1)
         if len(self.seeds) < 1:
             raise ValueError("give at least one seed (the book uses five)")
+        for seed in self.seeds:
+            check_seed("seeds", seed)
         check_count("gan_steps", self.gan_steps, minimum=1)
         check_choice("classifier_arch", self.classifier_arch, metrics.CLASSIFIER_ARCHES)
         check_count("classifier_epochs", self.classifier_epochs, minimum=1)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torchvision.transforms.v2 as transforms
 
-from synthbook import gan
+from synthbook import gan, validate
 from synthbook.data import MnistData
 from synthbook.validate import check_count
 
@@ -22,15 +22,7 @@ STYLE_MEASURES = ("slant", "ink")
 
 
 def _check_digits(digits: Sequence[int]) -> tuple[int, ...]:
-    chosen = tuple(int(d) for d in digits)
-    if not chosen:
-        raise ValueError("name at least one rare digit (0 to 9)")
-    unknown = [d for d in chosen if d not in DIGITS]
-    if unknown:
-        raise ValueError(f"unknown digit(s) {unknown}: MNIST digits are 0 to 9")
-    if len(set(chosen)) != len(chosen):
-        raise ValueError(f"each rare digit may be named once, got {list(chosen)}")
-    return chosen
+    return validate.check_digits("rare_digits", digits)
 
 
 def make_long_tail(
