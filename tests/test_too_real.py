@@ -92,3 +92,16 @@ def test_cli_has_belonging_command() -> None:
 
     args = build_parser().parse_args(["belonging", "--seed", "3"])
     assert args.handler is _cmd_belonging and args.seed == 3
+
+
+def test_readings_follow_the_intervals() -> None:
+    assert "a leak" in too_real.leak_reading(too_real.AttackAUC(0.55, 0.51, 0.6, 9, 9))
+    assert "includes 0.5" in too_real.leak_reading(
+        too_real.AttackAUC(0.9, 0.5, 1, 9, 9)
+    )
+    assert "below" in too_real.leak_reading(too_real.AttackAUC(0.3, 0.2, 0.4, 9, 9))
+    lean = too_real.share_reading(too_real.Share(0.6, 0.51, 0.7, 100))
+    assert lean == "leans towards the training set"
+    assert "half" in too_real.share_reading(too_real.Share(0.6, 0.5, 0.7, 100))
+    copying = too_real.CopyingTest(-3.5, np.zeros(1), np.ones(1), 1)
+    assert too_real.copying_reading(copying) == "signals copying"

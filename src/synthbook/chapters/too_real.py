@@ -60,14 +60,17 @@ __all__ = [
     "attack_auc",
     "attacks_by_size_and_steps",
     "closer_to_train_share",
+    "copying_reading",
     "data_copying_test",
     "discriminator_scores",
     "distance_attack_scores",
     "distance_to_closest_record",
+    "leak_reading",
     "membership_aucs",
     "nearest_records",
     "plot_attack_aucs",
     "plot_distance_distributions",
+    "share_reading",
     "show_nearest_pairs",
     "twelve_eights",
 ]
@@ -333,3 +336,37 @@ def plot_distance_distributions(
     ax.spines[["top", "right"]].set_visible(False)
     ax.figure.tight_layout()
     return ax.figure
+
+
+# --------------------------------------------------------------------------
+# Readings: the words the chapter glues into its sentences
+# --------------------------------------------------------------------------
+
+
+def share_reading(share: Share) -> str:
+    """Say which way a closer-to-training share leans, by its 95% interval."""
+    if share.low > 0.5:
+        return "leans towards the training set"
+    if share.high < 0.5:
+        return "leans towards the held-out set"
+    return "is compatible with one half"
+
+
+def copying_reading(test: CopyingTest) -> str:
+    """Read ``C_T`` with the thresholds of Meehan et al. (about 3 either way)."""
+    if test.c_t < -3:
+        return "signals copying"
+    if test.c_t > 3:
+        return (
+            "says the samples lie farther from the training data than new real digits"
+        )
+    return "is in the range expected without copying"
+
+
+def leak_reading(result: AttackAUC) -> str:
+    """The book's leak rule in words: a leak when the whole interval is above 0.5."""
+    if result.leaks:
+        return "a leak by the book's rule: its whole 95% interval lies above 0.5"
+    if result.high < 0.5:
+        return "not a leak: its whole 95% interval lies below 0.5"
+    return "not a leak by the book's rule: its 95% interval includes 0.5"
