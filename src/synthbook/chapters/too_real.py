@@ -364,7 +364,7 @@ def copying_reading(test: CopyingTest) -> str:
 
 
 def leak_reading(result: AttackAUC) -> str:
-    """The book's leak rule in words: a leak when the whole interval is above 0.5."""
+    """Say in words whether an attack leaks (its whole interval above 0.5)."""
     if result.leaks:
         return "a leak by the book's rule: its whole 95% interval lies above 0.5"
     if result.high < 0.5:
