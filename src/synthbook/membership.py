@@ -53,6 +53,7 @@ __all__ = [
     "distance_attack_scores",
     "distance_to_closest_record",
     "embed",
+    "leak_reading",
     "membership_aucs",
     "nearest_records",
     "plot_attack_aucs",
@@ -371,6 +372,15 @@ def attack_auc(
     alpha = (1 - level) / 2
     low, high = np.quantile(boots, [alpha, 1 - alpha])
     return AttackAUC(auc, float(low), float(high), len(pos), len(neg))
+
+
+def leak_reading(result: AttackAUC) -> str:
+    """Say in words whether an attack leaks (its whole interval above 0.5)."""
+    if result.leaks:
+        return "a leak by the book's rule: its whole 95% interval lies above 0.5"
+    if result.high < 0.5:
+        return "not a leak: its whole 95% interval lies below 0.5"
+    return "not a leak by the book's rule: its 95% interval includes 0.5"
 
 
 def membership_aucs(

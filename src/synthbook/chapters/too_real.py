@@ -42,6 +42,7 @@ from synthbook.membership import (
     distance_attack_scores,
     distance_to_closest_record,
     embed,
+    leak_reading,
     membership_aucs,
     nearest_records,
     plot_attack_aucs,
@@ -361,12 +362,3 @@ def copying_reading(test: CopyingTest) -> str:
             "says the samples lie farther from the training data than new real digits"
         )
     return "is in the range expected without copying"
-
-
-def leak_reading(result: AttackAUC) -> str:
-    """Say in words whether an attack leaks (its whole interval above 0.5)."""
-    if result.leaks:
-        return "a leak by the book's rule: its whole 95% interval lies above 0.5"
-    if result.high < 0.5:
-        return "not a leak: its whole 95% interval lies below 0.5"
-    return "not a leak by the book's rule: its 95% interval includes 0.5"
