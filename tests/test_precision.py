@@ -86,3 +86,15 @@ def test_bespoke_attacks_name_their_size(splits) -> None:
     assert [r["attack"] for r in rows] == ["white-box", "black-box"]
     assert all(r["n"] == 7 and r["train_size"] == 70 for r in rows)
     assert all(r["result"].n_members == r["result"].n_nonmembers == 70 for r in rows)
+
+
+def test_readings_name_the_scales_and_sizes() -> None:
+    gaps = {1.5: (0.1, 0.05, 0.2), 2.0: (0.0, -0.1, 0.1), 3.0: (-0.2, -0.3, -0.1)}
+    reading = precision.gap_reading(gaps)
+    assert reading == (
+        "clearly more often than ordinary digits at s = 1.5, and "
+        "clearly less often than ordinary digits at s = 3.0"
+    )
+    assert precision.gap_reading({2.0: (0.0, -0.1, 0.1)}).startswith("at no noise")
+    assert precision.for_sizes([]) == "for no n"
+    assert precision.for_sizes([10, 30]) == "for n = 10 and 30"
