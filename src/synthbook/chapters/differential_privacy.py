@@ -804,7 +804,7 @@ def plot_privacy_fidelity(points: list[CurvePoint]) -> Figure:
     if not points:
         raise ValueError("no curve points to plot")
     x = np.arange(len(points))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 3.8))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 4.4))
     left.plot(x, [p.gan_test for p in points], "o-", color=OKABE_ITO[4])
     left.axhline(0.1, color="grey", linestyle=":", linewidth=1)
     left.text(x[0], 0.12, "chance (0.1)", color="grey", fontsize=8)
@@ -838,7 +838,13 @@ def plot_privacy_fidelity(points: list[CurvePoint]) -> Figure:
     right.set_ylim(0.2, 1.05)
     right.set_ylabel("membership attack ROC AUC")
     right.set_title("privacy", fontsize=10)
-    right.legend(frameon=False, fontsize=7, loc="lower left", ncol=2)
+    right.legend(
+        frameon=False,
+        fontsize=7,
+        ncol=2,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.14),
+    )
     for ax in (left, right):
         ax.set_xticks(x)
         ax.set_xticklabels([p.label for p in points])
