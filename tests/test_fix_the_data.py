@@ -92,7 +92,8 @@ def test_summaries_read_constructed_results() -> None:
     assert gap[0] == pytest.approx(-18.0) and gap[2] < 0
     assert ftd.difference_reading(gap) == "below"
     assert ftd.difference_reading((1.0, -1.0, 3.0)) == "not distinguishable from"
-    assert "rare digit paid more" in ftd.cost_reading((5.0, 4.0, 6.0))
+    assert ftd.cost_reading((5.0, 4.0, 6.0)) == "rare digit paid more"
+    assert ftd.cost_reading((-5.0, -6.0, -4.0)) == "accuracy paid more"
     table = ftd.pruning_table(rows, 8)
     assert table.count("rare digit paid more") == 2 * (len(ftd.DESIGNS["sparsity"]) - 1)
     assert "| width 16 |" in ftd.results_table(rows, 8)

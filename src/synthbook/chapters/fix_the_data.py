@@ -319,10 +319,10 @@ def difference_reading(difference: tuple[float, float, float]) -> str:
 def cost_reading(gap: tuple[float, float, float]) -> str:
     """Read the interval of (rare-digit cost minus accuracy cost) of a pruning."""
     if gap[1] > 0:
-        return "the rare digit paid more, as Hooker et al. found"
+        return "rare digit paid more"
     if gap[2] < 0:
-        return "overall accuracy paid more, the opposite of Hooker et al.'s finding"
-    return "the two costs cannot be told apart"
+        return "accuracy paid more"
+    return "not distinguishable"
 
 
 def label(choice: str, setting: Any) -> str:
