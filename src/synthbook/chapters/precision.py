@@ -40,6 +40,7 @@ __all__ = [
     "RECIPES",
     "SCALES",
     "SIZES",
+    "STYLE_SHARE",
     "Bespoke",
     "anomaly_flags",
     "bespoke_attacks",
@@ -66,6 +67,8 @@ CLASSIFIER_SEEDS = (0, 1, 2)
 RECIPES = ("real", "synthetic", "real + synthetic")
 #: Noise scales of the generated anomalies.
 SCALES = (1.5, 2.0, 3.0)
+#: Share of real digits marked as unusual by each style measure.
+STYLE_SHARE = 0.05
 
 
 @dataclass
