@@ -43,8 +43,10 @@ $(STAMP)/installed: pyproject.toml | $(if $(filter .venv/bin/python,$(PYTHON)),.
 install: $(STAMP)/installed
 
 # JavaScript the book serves itself instead of loading it from a CDN: require.js
-# and the ipywidgets 8 HTML manager (widgets rendered from saved state), and
-# MathJax 3 (its CHTML fonts load relative to the script), pinned in
+# and the ipywidgets 8 HTML manager (widgets rendered from saved state),
+# anywidget's front end (an AMD module the HTML manager loads for the generator
+# panel, synthbook.widgets.GeneratorWidget), and MathJax 3 (its CHTML fonts
+# load relative to the script), pinned in
 # package.json / package-lock.json. Copied into _vendor/_static/vendor/, which
 # _config.yml lists in html_extra_path, so they end up in _build/html/_static/vendor/.
 # (Not in _static/: Jupyter Book adds every .js file under _static to every page.)
@@ -64,7 +66,9 @@ $(VENDOR)/VERSIONS.txt: node_modules/.package-lock.json
 	mkdir -p $(VENDOR)/mathjax/output/chtml/fonts
 	cp node_modules/mathjax/es5/tex-mml-chtml.js $(VENDOR)/mathjax/
 	cp -r node_modules/mathjax/es5/output/chtml/fonts/woff-v2 $(VENDOR)/mathjax/output/chtml/fonts/
-	for p in requirejs @jupyter-widgets/html-manager mathjax; do \
+	mkdir -p $(VENDOR)/anywidget
+	cp node_modules/anywidget/dist/index.js $(VENDOR)/anywidget/index.js
+	for p in requirejs @jupyter-widgets/html-manager mathjax anywidget; do \
 	  node -p "'$$p ' + require('./node_modules/$$p/package.json').version"; done > $@
 
 assets: $(VENDOR)/VERSIONS.txt

@@ -369,35 +369,6 @@ def test_check_choice_explains_the_wrong_option(capsys: pytest.CaptureFixture) -
         checks.check_choice("pick", "z", feedback, correct="b")
 
 
-def test_reference_computations_agree_with_plain_numpy() -> None:
-    rng = np.random.default_rng(0)
-    images = rng.random((60, 4, 4)).astype(np.float32)
-    labels = np.arange(60) % 3
-    means = checks.expected_class_means(images, labels, n_classes=3)
-    for digit in range(3):
-        np.testing.assert_allclose(
-            means[digit], images[labels == digit].mean(axis=0), rtol=1e-6
-        )
-
-    far = np.stack([np.zeros((2, 2)), np.full((2, 2), 5.0), np.full((2, 2), 1.0)])
-    assert checks.expected_closest_pair(far) == ((0, 2), pytest.approx(2.0))
-
-    threshold, share_of_tail, share_in_tail = checks.expected_ink_tail(
-        images, labels, percentile=90, n_classes=3
-    )
-    ink = images.reshape(60, -1).sum(axis=1)
-    assert threshold == pytest.approx(np.percentile(ink, 90), rel=1e-5)
-    tail = ink > np.percentile(ink, 90)
-    np.testing.assert_allclose(
-        share_of_tail, np.bincount(labels[tail], minlength=3) / tail.sum()
-    )
-    np.testing.assert_allclose(
-        share_in_tail, np.bincount(labels[tail], minlength=3) / 20
-    )
-    with pytest.raises(ValueError, match="no images of class"):
-        checks.expected_class_means(images, labels, n_classes=4)
-
-
 # Running the real exercise notebooks -----------------------------------------------------
 
 
