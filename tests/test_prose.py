@@ -34,10 +34,6 @@ BOOK = Path(__file__).resolve().parents[1] / "book"
 PENDING_GLUE: dict[str, str] = {
     "what_are_synthetic_data.md": "core-gan: training-set size, steps, scores",
     "variability_and_the_odd.md": "variability: split sizes; paper numbers to allow",
-    "too_real.md": "risk-chapters: sample sizes, steps, thresholds",
-    "differential_privacy.md": "risk-chapters: epsilons, steps, AUC ceilings",
-    "fix_the_data.md": "risk-chapters: widths, epochs, sparsities, counts",
-    "precision_and_portability.md": "risk-chapters: n per digit, steps, scales",
     "instructors.md": "build: measured chapter times typed into the page",
 }
 
