@@ -122,7 +122,7 @@ def test_a_discriminator_that_remembers_its_members_gives_auc_one(
 
         def __init__(self, members: torch.Tensor) -> None:
             super().__init__()
-            self.members = members.flatten(1) * 2 - 1  # it reads [-1, 1]
+            self.members = mb.discriminator_input(members).flatten(1)
 
         def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple:
             gap = torch.cdist(x.flatten(1), self.members, compute_mode=EXACT)

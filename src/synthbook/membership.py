@@ -35,12 +35,18 @@ import torch
 from matplotlib.figure import Figure
 from sklearn.metrics import roc_auc_score
 
+from synthbook import gan
 from synthbook.data import MnistData
 from synthbook.plotting import OKABE_ITO
 from synthbook.validate import check_count, check_finite, check_probability
 
 if TYPE_CHECKING:
     from synthbook.gan import TrainResult
+
+#: Whether the book's discriminator reads images in [0, 1], as everything else does
+#: (the agreed interface; older versions of synthbook.gan read [-1, 1]). Once every
+#: branch has the new discriminator this is always True and can go.
+DISCRIMINATOR_READS_UNIT_RANGE = hasattr(gan, "to_unit_range")
 
 __all__ = [
     "AttackAUC",
@@ -51,6 +57,7 @@ __all__ = [
     "closer_to_train_share",
     "discriminator_scores",
     "distance_attack_scores",
+    "discriminator_input",
     "distance_to_closest_record",
     "embed",
     "leak_reading",
@@ -243,6 +250,12 @@ def closer_to_train_share(
 # --------------------------------------------------------------------------
 
 
+def discriminator_input(images: torch.Tensor) -> torch.Tensor:
+    """Return ``(N, 28, 28)`` images in ``[0, 1]`` as the book's discriminator reads them."""
+    x = images.reshape(-1, 1, 28, 28)
+    return x if DISCRIMINATOR_READS_UNIT_RANGE else x * 2 - 1
+
+
 @torch.no_grad()
 def discriminator_scores(
     discriminator: torch.nn.Module,
@@ -276,9 +289,8 @@ def discriminator_scores(
         )
     was_training = discriminator.training
     discriminator.eval()
-    # The discriminator of synthbook.gan reads images in [-1, 1].
     scores = [
-        discriminator(x[i : i + batch].view(-1, 1, 28, 28) * 2 - 1, y[i : i + batch])[0]
+        discriminator(discriminator_input(x[i : i + batch]), y[i : i + batch])[0]
         for i in range(0, len(x), batch)
     ]
     discriminator.train(was_training)
