@@ -42,9 +42,8 @@ from opacus.optimizers import DPOptimizerFastGradientClipping
 from opacus.utils.fast_gradient_clipping_utils import DPTensorFastGradientClipping
 from tqdm.auto import tqdm
 
-from synthbook import gan, metrics
+from synthbook import gan, metrics, tails
 from synthbook.cache import cache_dir, load_or_none, make_key, save_checked
-from synthbook.chapters import variability  # the long tail; moves to core (report)
 from synthbook.data import MnistData, Splits, balanced_subset
 from synthbook.membership import AttackAUC, membership_aucs
 from synthbook.plotting import OKABE_ITO
@@ -556,9 +555,8 @@ class RareCase:
 
 def rare_digit_case(splits: Splits, *, seed: int = 0) -> RareCase:
     """Return the twelve-8s training set of *Variability* and its attack groups."""
-    experiment = variability.TailExperiment()
-    digit = experiment.rare_digit
-    data = variability.make_long_tail(splits.train, digit, experiment.keep, seed=0)
+    digit = tails.RARE_DIGIT
+    data = tails.make_long_tail(splits.train, digit, tails.KEEP, seed=0)
     is_rare = splits.test.labels.numpy() == digit
     rare_in = data.subset(np.flatnonzero(data.labels.numpy() == digit))
     common = balanced_subset(splits.train, COMMON_PER_CLASS, seed=seed)

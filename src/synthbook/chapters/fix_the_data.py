@@ -34,8 +34,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch.nn.utils import prune
 
-from synthbook import metrics, stats
-from synthbook.chapters import variability  # the long tail; moves to core (report)
+from synthbook import metrics, stats, tails
 from synthbook.data import MnistData, Splits
 from synthbook.plotting import OKABE_ITO
 from synthbook.validate import check_count, check_number
@@ -88,8 +87,9 @@ def two_datasets(
     chapter on variability).
     """
     add = check_count("add", add, minimum=0)
-    tail = variability.make_long_tail(train, rare, keep, seed=seed)
-    extra = variability.synthesize("perturb", tail, rare, add, seed=seed)
+    tail = tails.make_long_tail(train, rare, keep, seed=seed)
+    real = tail.images[tail.labels == rare]
+    extra = tails.perturb(real, add, seed=seed)
     extra_labels = torch.full((add,), rare, dtype=tail.labels.dtype)
     return {
         "long tail": (tail.images, tail.labels),

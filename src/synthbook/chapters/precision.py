@@ -26,8 +26,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from synthbook import gan, metrics
-from synthbook.chapters import variability  # style measures; move to core (report)
+from synthbook import gan, metrics, tails
 from synthbook.data import MnistData, Splits, balanced_subset
 from synthbook.membership import membership_aucs
 from synthbook.plotting import OKABE_ITO
@@ -206,8 +205,8 @@ def style_groups(images: torch.Tensor, *, share: float = 0.05) -> dict[str, np.n
     the pixel values (the style measures of the chapter on variability).
     """
     share = check_probability("share", share, open_ends=True)
-    slant = np.abs(variability.style_scores(images, "slant"))
-    ink = variability.style_scores(images, "ink")
+    slant = np.abs(tails.style_scores(images, "slant"))
+    ink = tails.style_scores(images, "ink")
     top = f"{share:.0%}"
     slanted = slant > np.quantile(slant, 1 - share)
     heavy = ink > np.quantile(ink, 1 - share)

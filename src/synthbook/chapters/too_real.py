@@ -28,8 +28,7 @@ from matplotlib.figure import Figure
 from scipy.stats import mannwhitneyu
 from sklearn.cluster import KMeans
 
-from synthbook import gan
-from synthbook.chapters import variability  # the tails GAN; moves to core (report)
+from synthbook import gan, tails
 from synthbook.data import MnistData, Splits, balanced_subset
 from synthbook.membership import (
     AttackAUC,
@@ -256,12 +255,9 @@ def twelve_eights(splits: Splits, *, progress: bool = False) -> TailCase:
     The same call as in *Variability, exposure and the odd*, so the model
     comes from the shared cache when that chapter (or ``prepare``) trained it.
     """
-    experiment = variability.TailExperiment()
-    digit = experiment.rare_digit
-    data = variability.make_long_tail(splits.train, digit, experiment.keep, seed=0)
-    result = gan.load_or_train(
-        data, gan.GANConfig(), steps=experiment.gan_steps, seed=0, progress=progress
-    )
+    digit = tails.RARE_DIGIT
+    data = tails.make_long_tail(splits.train, digit, tails.KEEP, seed=0)
+    result = tails.load_or_train_tail_gan(splits.train, seed=0, progress=progress)
     kept = data.subset(np.flatnonzero(data.labels.numpy() == digit))
     held_out = splits.test.subset(np.flatnonzero(splits.test.labels.numpy() == digit))
     return TailCase(digit, data, kept, held_out, result)

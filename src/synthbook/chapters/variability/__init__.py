@@ -1,19 +1,17 @@
 """The chapter "Variability, exposure and the odd": long tails and their refills.
 
-- :mod:`.tails`: make a digit (or a style) rare; the ways of filling it.
+- :mod:`.strategies`: the ways of filling a rare digit (long tails themselves
+  come from :mod:`synthbook.tails`, shared with other chapters).
 - :mod:`.shifts`: the shocks: test digits slanted and thickened.
-- :mod:`.experiment`: the experiment over seeds, batched per seed, and the
-  tail GAN that other chapters share (:func:`load_or_train_tail_gan`).
+- :mod:`.experiment`: the experiment over seeds, batched per seed.
 - :mod:`.figures` and :mod:`.panel`: the chapter's figures, table and panels.
 """
 
 from synthbook.chapters.variability.experiment import (
     EXAMPLES,
     REAL,
-    TAIL_GAN_STEPS,
     TailExperiment,
     left_out,
-    load_or_train_tail_gan,
     metric_name,
     run_one_seed,
     run_tail_experiment,
@@ -43,20 +41,24 @@ from synthbook.chapters.variability.shifts import (
     slant,
     thicken,
 )
-from synthbook.chapters.variability.tails import (
-    DIGITS,
+from synthbook.chapters.variability.strategies import (
     EDGE_NOISE_SCALE,
     MAX_BLEND,
     STRATEGIES,
-    STYLE_MEASURES,
     SYNTHETIC,
+    nearest_other_class,
+    synthesize,
+)
+from synthbook.tails import (
+    DIGITS,
+    STYLE_MEASURES,
+    TAIL_GAN_STEPS,
+    load_or_train_tail_gan,
     long_tail_indices,
     make_long_tail,
     make_style_tail,
-    nearest_other_class,
     perturb,
     style_scores,
-    synthesize,
 )
 
 __all__ = [

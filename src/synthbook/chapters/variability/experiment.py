@@ -21,44 +21,21 @@ import torch
 from sklearn.metrics import precision_recall_fscore_support
 from tqdm.auto import tqdm
 
-from synthbook import gan, metrics
+from synthbook import gan, metrics, tails
 from synthbook.cache import cache_dir, load_or_none, make_key, save_checked
-from synthbook.chapters.variability import shifts, tails
+from synthbook.chapters.variability import shifts, strategies
 from synthbook.data import MnistData, Splits, book_splits, load_mnist
 from synthbook.metrics import classifiers
+from synthbook.tails import TAIL_GAN_STEPS, load_or_train_tail_gan
 from synthbook.validate import check_choice, check_count, check_digit, check_seed
 from synthbook.versions import code_version
 
 #: Steps of each seed's GAN (see ``python -m synthbook bench tails``).
-TAIL_GAN_STEPS = 3000
 #: The reference condition: put back real images of the rare digit that the
 #: tail left out, as if one had waited and collected them.
 REAL = "real"
 #: Added images kept per condition, to show in the panel.
 EXAMPLES = 12
-
-
-def load_or_train_tail_gan(
-    train: MnistData,
-    *,
-    rare_digit: int = 8,
-    keep: int = 12,
-    seed: int = 0,
-    steps: int = TAIL_GAN_STEPS,
-    progress: bool = True,
-) -> gan.TrainResult:
-    """Return the GAN trained on the long tail of ``train`` for this seed (cached).
-
-    The tail is :func:`~synthbook.chapters.variability.tails.make_long_tail`
-    of ``train`` with ``keep`` images of ``rare_digit``, chosen by ``seed``;
-    the GAN sees nothing else. Every chapter that needs the tail GAN of seed 0
-    (and ``python -m synthbook prepare``) calls this function, so they share
-    one cache entry.
-    """
-    tail = tails.make_long_tail(train, rare_digit, keep, seed=seed)
-    return gan.load_or_train(
-        tail, gan.GANConfig(), steps=steps, seed=seed, progress=progress
-    )
 
 
 @dataclass(frozen=True)
@@ -73,7 +50,7 @@ class TailExperiment:
         Real images of the rare digit left in training.
     strategies : tuple of str
         Strategies compared with adding nothing (see
-        :data:`~synthbook.chapters.variability.tails.STRATEGIES`). A
+        :data:`~synthbook.chapters.variability.strategies.STRATEGIES`). A
         combination ``"a+b"`` adds n images of ``a`` and n of ``b`` on top;
         its quantity control, ``a`` with 2n images, is run with it.
     amounts : tuple of int, optional
@@ -121,7 +98,7 @@ class TailExperiment:
         for strategy in self.strategies:
             if strategy == "none":
                 raise ValueError("'none' is always run: leave it out of strategies")
-            check_choice("each strategy", strategy, tails.STRATEGIES)
+            check_choice("each strategy", strategy, strategies.STRATEGIES)
         if self.amounts is not None:
             if not self.amounts:
                 raise ValueError("amounts must not be empty (or None for the data's)")
@@ -206,7 +183,7 @@ def _pools(
         if part == REAL:
             pools[part] = reserve[:amount]
         else:
-            pools[part] = tails.synthesize(
+            pools[part] = strategies.synthesize(
                 part,
                 tail,
                 experiment.rare_digit,

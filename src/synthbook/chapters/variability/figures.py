@@ -11,9 +11,9 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-from synthbook import stats
+from synthbook import stats, tails
 from synthbook.chapters.variability import experiment as runner
-from synthbook.chapters.variability import shifts, tails
+from synthbook.chapters.variability import shifts
 from synthbook.plotting import OKABE_ITO, label_provenance, show_digits
 
 

@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from synthbook import metrics
+from synthbook import metrics, tails
 from synthbook.chapters.variability import experiment as runner
-from synthbook.chapters.variability import shifts, tails
+from synthbook.chapters.variability import shifts, strategies
 from synthbook.data import Splits
 from synthbook.plotting import digit_grid
 from synthbook.validate import check_choice, check_count, check_digit, check_seed
@@ -63,7 +63,7 @@ def _png(grid: np.ndarray) -> bytes:
 def _provenance(strategy: str) -> str:
     if strategy in ("none", "oversample", runner.REAL):
         return "real"
-    return "synthetic" if strategy in tails.SYNTHETIC else "mixed"
+    return "synthetic" if strategy in strategies.SYNTHETIC else "mixed"
 
 
 def panel_frames(
@@ -168,7 +168,7 @@ def try_tail(
     experiment = experiment or runner.TailExperiment()
     check_digit("digit", digit)
     check_count("keep", keep, minimum=1)
-    check_choice("strategy", strategy, tails.STRATEGIES)
+    check_choice("strategy", strategy, strategies.STRATEGIES)
     check_count("amount", amount)
     check_seed("seed", seed)
     tail = tails.make_long_tail(splits.train, digit, keep, seed=seed)
@@ -182,7 +182,7 @@ def try_tail(
             steps=experiment.gan_steps,
             progress=False,
         ).generator
-    added = tails.synthesize(
+    added = strategies.synthesize(
         strategy, tail, digit, amount, seed=seed, generator=generator
     )
     images = torch.cat([tail.images, added])
@@ -223,7 +223,7 @@ def live_panel(splits: Splits, experiment: runner.TailExperiment | None = None) 
             value=experiment.keep, min=1, max=100, description="keep", style=style
         ),
         "strategy": widgets.Dropdown(
-            options=list(tails.STRATEGIES[1:]),
+            options=list(strategies.STRATEGIES[1:]),
             value="perturb",
             style=style,
             description="strategy",

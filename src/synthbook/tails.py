@@ -1,7 +1,11 @@
-"""Long tails on purpose: make a digit (or a style) rare, then refill it.
+"""Long tails on purpose: make a digit (or a style) rare, measure style, perturb.
 
-The chapter "Variability, exposure and the odd" uses these functions to test
-the promise that synthetic data can fill the tails of a distribution.
+Several chapters make part of the real training data rare and ask what filling
+it back does: *Variability, exposure and the odd* (six ways to refill a rare
+digit), *Too real* and *Differential privacy* (what a GAN trained on a few rare
+images keeps of them), *Fix the data* and *Precision and portability*. They
+share these pieces, and the GAN trained on the book's long tail
+(:func:`load_or_train_tail_gan`), so that its cache entry is one.
 Everything is seeded.
 """
 
@@ -11,12 +15,16 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-import torchvision.transforms.v2 as transforms
 
 from synthbook import gan, validate
 from synthbook.data import MnistData
-from synthbook.validate import check_count
 
+#: The book's long tail: the digit made rare, and how many of its images are kept.
+RARE_DIGIT = 8
+KEEP = 12
+#: Steps of the GAN trained on the long tail: the rare digit is legible to the judge
+#: only near the end of training (``python -m synthbook bench tails`` prints it).
+TAIL_GAN_STEPS = 3000
 DIGITS = tuple(range(10))
 STYLE_MEASURES = ("slant", "ink")
 
@@ -154,6 +162,10 @@ def perturb(images: torch.Tensor, count: int, seed: int = 0) -> torch.Tensor:
         raise ValueError(f"count must be >= 0, got {count}")
     if len(images) == 0 and count > 0:
         raise ValueError("no source images to perturb")
+    # Imported here, not at the top: torchvision adds about 180 MB to a kernel, and
+    # most chapters that make tails never perturb.
+    import torchvision.transforms.v2 as transforms
+
     pipeline = transforms.Compose(
         [
             transforms.RandomAffine(
@@ -175,110 +187,24 @@ def perturb(images: torch.Tensor, count: int, seed: int = 0) -> torch.Tensor:
     return out.clamp(0.0, 1.0)
 
 
-# --------------------------------------------------------------------------
-# Ways to fill a tail
-# --------------------------------------------------------------------------
-
-STRATEGIES: tuple[str, ...] = (
-    "none",
-    "oversample",
-    "perturb",
-    "gan",
-    "gan-edge",
-    "gan-interp",
-    "perturb+gan",
-)
-#: The strategies whose images no one wrote (the others add nothing or copies).
-SYNTHETIC: tuple[str, ...] = ("perturb", "gan", "gan-edge", "gan-interp", "perturb+gan")
-EDGE_NOISE_SCALE = 2.0
-MAX_BLEND = 0.4
-
-
-def nearest_other_class(data: MnistData, digit: int) -> int:
-    """Return the digit whose mean image is closest (Euclidean) to ``digit``'s.
-
-    Computed from the data, so "confusable" is a measured property, not a guess.
-    """
-    means = torch.stack([data.images[data.labels == d].mean(dim=0) for d in DIGITS])
-    distances = (means - means[digit]).flatten(1).norm(dim=1)
-    distances[digit] = float("inf")
-    return int(distances.argmin())
-
-
-def synthesize(
-    strategy: str,
-    data: MnistData,
-    digit: int,
-    amount: int,
+def load_or_train_tail_gan(
+    train: MnistData,
     *,
+    rare_digit: int = RARE_DIGIT,
+    keep: int = KEEP,
     seed: int = 0,
-    generator: torch.nn.Module | None = None,
-) -> torch.Tensor:
-    """Make ``amount`` new training images of ``digit`` with one strategy.
+    steps: int = TAIL_GAN_STEPS,
+    progress: bool = True,
+) -> gan.TrainResult:
+    """Return the GAN trained on the long tail of ``train`` for this seed (cached).
 
-    Parameters
-    ----------
-    strategy : str
-        One of :data:`STRATEGIES`. ``"a+b"`` makes half of the amount with a
-        and half with b, each exactly as ``a`` or ``b`` alone would make that
-        many (same seed): ``"perturb+gan"`` with 2n images is the n images of
-        ``"perturb"`` with the n images of ``"gan"`` on top.
-    data : MnistData
-        The long-tailed training data: the only real images a strategy may use.
-    digit : int
-        The rare digit to add images of.
-    amount : int
-        How many images to add (>= 0).
-    seed : int, default 0
-    generator : torch.nn.Module, optional
-        A conditional generator trained on ``data``; required by the GAN strategies.
-
-    Returns
-    -------
-    torch.Tensor
-        ``(amount, 28, 28)`` images in ``[0, 1]``.
+    The tail is :func:`make_long_tail`
+    of ``train`` with ``keep`` images of ``rare_digit``, chosen by ``seed``;
+    the GAN sees nothing else. Every chapter that needs the tail GAN of seed 0
+    (and ``python -m synthbook prepare``) calls this function, so they share
+    one cache entry.
     """
-    if strategy not in STRATEGIES:
-        raise ValueError(
-            f"unknown strategy {strategy!r}: use one of {', '.join(STRATEGIES)}"
-        )
-    amount = check_count("amount", amount)
-    _check_digits([digit])
-    real = data.images[data.labels == digit]
-    if strategy == "none" or amount == 0:
-        return torch.empty(0, 28, 28)
-    if "+" in strategy:
-        first, second = strategy.split("+")
-        half = amount // 2
-        return torch.cat(
-            [
-                synthesize(first, data, digit, half, seed=seed, generator=generator),
-                synthesize(
-                    second, data, digit, amount - half, seed=seed, generator=generator
-                ),
-            ]
-        )
-    if strategy == "oversample":
-        picks = torch.randint(
-            len(real), (amount,), generator=torch.Generator().manual_seed(seed)
-        )
-        return real[picks].clone()
-    if strategy == "perturb":
-        return perturb(real, amount, seed=seed)
-    if generator is None:
-        raise ValueError(f"strategy {strategy!r} needs a trained generator")
-    if strategy == "gan":
-        return gan.generate(generator, digit, amount, seed=seed)
-    if strategy == "gan-edge":
-        return gan.generate(
-            generator, digit, amount, seed=seed, noise_scale=EDGE_NOISE_SCALE
-        )
-    # gan-interp: blend the label toward the most confusable digit, keep the rare label.
-    other = nearest_other_class(data, digit)
-    weights = (
-        torch.rand(amount, generator=torch.Generator().manual_seed(seed)) * MAX_BLEND
+    tail = make_long_tail(train, rare_digit, keep, seed=seed)
+    return gan.load_or_train(
+        tail, gan.GANConfig(), steps=steps, seed=seed, progress=progress
     )
-    labels = torch.zeros(amount, 10)
-    labels[:, digit] = 1.0 - weights
-    labels[:, other] = weights
-    return gan.generate(generator, labels, seed=seed)
