@@ -33,11 +33,6 @@ BOOK = Path(__file__).resolve().parents[1] / "book"
 #: passes, the test says so). THE COORDINATOR EMPTIES THIS LIST AT MERGE.
 PENDING_GLUE: dict[str, str] = {
     "what_are_synthetic_data.md": "core-gan: training-set size, steps, scores",
-    "variability_and_the_odd.md": "variability: split sizes; paper numbers to allow",
-    "too_real.md": "risk-chapters: sample sizes, steps, thresholds",
-    "differential_privacy.md": "risk-chapters: epsilons, steps, AUC ceilings",
-    "fix_the_data.md": "risk-chapters: widths, epochs, sparsities, counts",
-    "precision_and_portability.md": "risk-chapters: n per digit, steps, scales",
 }
 
 #: Numbers allowed in one file's prose, each with the reason. Keep it small:
@@ -48,6 +43,14 @@ ALLOWED: dict[str, dict[str, str]] = {
         "60,000": "MNIST's training file (LeCun et al.)",
         "10,000": "MNIST's test file (LeCun et al.)",
         "250": "about 250 writers of MNIST's training file (LeCun et al.)",
+    },
+    "variability_and_the_odd.md": {
+        "0": "'seed 0': the seed the figure shows, a choice, not a result",
+        "95%": "the level of every interval in the book, a choice",
+        "1": "'well below 1': the threshold that defines closeness, not a result",
+        "182": "Frid-Adar et al. 2018, abstract: number of liver lesions",
+        "78.6%": "Frid-Adar et al. 2018, abstract: classic augmentation, sensitivity",
+        "85.7%": "Frid-Adar et al. 2018, abstract: with GAN samples, sensitivity",
     },
     "paper_and_miniature.md": {
         "78.6%": "Frid-Adar et al. 2018, abstract: classic augmentation, sensitivity",

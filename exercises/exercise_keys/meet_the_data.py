@@ -82,8 +82,8 @@ def check_task_1(
             "about what is inside each split.",
             "b": "stratifying keeps every digit's share equal across splits, so a "
             "per-digit number means the same thing in each of them.",
-            "c": "the strata are digits, not writers; it is drawing at random (not "
-            "cutting the files by position) that mixes writers across the splits.",
+            "c": "the strata are digits, not writers; nothing in the split keeps one "
+            "writer's digits together, and the data carry no writer identifiers.",
             "d": "nothing removes unusual digits; each split gets its share of them.",
         },
     )

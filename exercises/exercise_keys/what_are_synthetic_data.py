@@ -9,8 +9,7 @@ import numpy as np
 import torch
 
 from exercise_keys.common import mean_images
-from synthbook import checks, gan, metrics
-from synthbook.chapters import variability
+from synthbook import checks, gan, metrics, tails
 from synthbook.data import Splits
 
 
@@ -102,7 +101,7 @@ def check_task_2(
         "np.cov does.",
     )
     ink = {
-        name: variability.style_scores(part.images, "ink")
+        name: tails.style_scores(part.images, "ink")
         for name, part in [("train", splits.train), ("test", splits.test)]
     }
     checks.check_close(
@@ -115,7 +114,7 @@ def check_task_2(
     )
     means = mean_images(splits.train.images, splits.train.labels)
     collapsed = torch.as_tensor(means[splits.test.labels.numpy()])
-    mean_ink = variability.style_scores(collapsed, "ink")
+    mean_ink = tails.style_scores(collapsed, "ink")
     checks.check_close(
         "fd_collapsed",
         fd_collapsed,

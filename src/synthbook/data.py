@@ -365,8 +365,8 @@ def stratified_split(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split indices into two stratified, seeded, random parts.
 
-    MNIST's files are ordered by writer, so splitting by position would give
-    halves written by different people; this shuffles within each class.
+    The pool is shuffled within each digit, so every split gets the same share
+    of each digit.
 
     Returns
     -------

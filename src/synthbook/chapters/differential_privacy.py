@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from matplotlib import pyplot as plt
+from matplotlib.figure import Figure
 from opacus.accountants import RDPAccountant
 from opacus.accountants.utils import get_noise_multiplier
 from opacus.grad_sample import GradSampleModuleFastGradientClipping
@@ -40,9 +42,11 @@ from opacus.optimizers import DPOptimizerFastGradientClipping
 from opacus.utils.fast_gradient_clipping_utils import DPTensorFastGradientClipping
 from tqdm.auto import tqdm
 
-from synthbook import gan
+from synthbook import gan, metrics, tails
 from synthbook.cache import cache_dir, load_or_none, make_key, save_checked
-from synthbook.data import MnistData
+from synthbook.data import MnistData, Splits, balanced_subset
+from synthbook.membership import AttackAUC, membership_aucs
+from synthbook.plotting import OKABE_ITO
 
 __all__ = [
     "CURVE_EPSILONS",
@@ -51,12 +55,18 @@ __all__ = [
     "CurvePoint",
     "DPSettings",
     "DPTrainResult",
+    "RareCase",
     "auc_ceiling",
+    "budget_table",
+    "curve_point",
+    "curve_tables",
     "evaluate_point",
     "load_or_train_dp_gan",
     "noise_multiplier_for",
+    "per_digit_table",
     "plot_privacy_fidelity",
     "privacy_fidelity_curve",
+    "rare_digit_case",
     "train_dp_gan",
 ]
 
@@ -512,6 +522,50 @@ def auc_ceiling(epsilon: float, delta: float = DEFAULT_DELTA) -> float:
 
 CURVE_EPSILONS: tuple[float, ...] = (1.0, 4.0, 16.0)
 CURVE_STEPS = 1000
+#: Real training images per common digit attacked as members.
+COMMON_PER_CLASS = 100
+#: Generated digits per class for the fidelity measures.
+FIDELITY_PER_CLASS = 100
+#: Generated digits the black-box attacker sees: per class (common digits), and of
+#: the rare digit (as in the chapter *Too real*).
+POOL_PER_CLASS = 300
+RARE_POOL = 1000
+
+
+@dataclass
+class RareCase:
+    """The long-tailed training set the curve is trained on, and whom to attack.
+
+    Attributes
+    ----------
+    digit : int
+        The rare digit (8, as in the chapter on variability).
+    data : MnistData
+        Every training image except most of the rare digit's.
+    groups : dict of str to (MnistData, MnistData)
+        ``"rare"``: the few real images of the rare digit in ``data`` (members)
+        and every test image of it (non-members); ``"common"``: 100 training
+        images of every other digit and every test image of the other digits.
+    """
+
+    digit: int
+    data: MnistData
+    groups: dict[str, tuple[MnistData, MnistData]]
+
+
+def rare_digit_case(splits: Splits, *, seed: int = 0) -> RareCase:
+    """Return the twelve-8s training set of *Variability* and its attack groups."""
+    digit = tails.RARE_DIGIT
+    data = tails.make_long_tail(splits.train, digit, tails.KEEP, seed=0)
+    is_rare = splits.test.labels.numpy() == digit
+    rare_in = data.subset(np.flatnonzero(data.labels.numpy() == digit))
+    common = balanced_subset(splits.train, COMMON_PER_CLASS, seed=seed)
+    common_in = common.subset(np.flatnonzero(common.labels.numpy() != digit))
+    groups = {
+        "rare": (rare_in, splits.test.subset(np.flatnonzero(is_rare))),
+        "common": (common_in, splits.test.subset(np.flatnonzero(~is_rare))),
+    }
+    return RareCase(digit, data, groups)
 
 
 @dataclass
@@ -521,7 +575,7 @@ class CurvePoint:
     Attributes
     ----------
     label : str
-        ``"epsilon = 4"``, or ``"no DP"`` for the plain recipe.
+        ``"ε = 4"``, or ``"no DP"`` for the plain recipe.
     epsilon : float
         Privacy spent (``math.inf`` without DP).
     noise_multiplier : float
@@ -537,12 +591,13 @@ class CurvePoint:
     frechet_ratio : float
         Fréchet distance of generated to real training digits (judge features),
         divided by that of real held-out to real training digits.
-    attacks : dict of str to synthbook.chapters.too_real.AttackAUC
-        ``"white-box"`` and ``"black-box"`` membership attacks.
+    attacks : dict of str to dict of str to synthbook.membership.AttackAUC
+        Group (``"rare"``, ``"common"``) -> attack (``"white-box"``,
+        ``"black-box"``) -> its AUC.
     ceiling : float
         The AUC no attack can exceed at this epsilon (:func:`auc_ceiling`).
     seconds : float
-        Training time (0 if read from the cache, as recorded at training).
+        Training time, as recorded when the model was trained.
     gan : synthbook.gan.TrainResult
     """
 
@@ -553,7 +608,7 @@ class CurvePoint:
     per_class: Any
     readings: Any
     frechet_ratio: float
-    attacks: dict[str, Any]
+    attacks: dict[str, dict[str, AttackAUC]]
     ceiling: float
     seconds: float
     gan: gan.TrainResult
@@ -562,35 +617,35 @@ class CurvePoint:
 def evaluate_point(
     label: str,
     result: gan.TrainResult,
-    splits: Any,
-    judge: Any,
+    case: RareCase,
+    splits: Splits,
+    judge: metrics.Classifier,
     *,
     epsilon: float,
     noise_multiplier: float,
     seed: int = 0,
 ) -> CurvePoint:
-    """Score one trained GAN for the curve: fidelity (judge) and the two attacks."""
-    from synthbook import metrics
-    from synthbook.chapters import too_real
-    from synthbook.data import balanced_subset
-
-    labels = torch.arange(10).repeat_interleave(100)
+    """Score one trained GAN for the curve: fidelity (judge) and the attacks."""
+    labels = gan.class_labels(FIDELITY_PER_CLASS)
     images = gan.generate(result.generator, labels, seed=seed)
     read_as = judge.predict(images)
     hits = read_as == labels.numpy()
-    reference = balanced_subset(splits.train, 100, seed=seed)
-    other = balanced_subset(splits.test, 100, seed=seed)
-    real_features = metrics.judge_features(judge, reference.images)
+    reference = balanced_subset(splits.train, FIDELITY_PER_CLASS, seed=seed)
+    other = balanced_subset(splits.test, FIDELITY_PER_CLASS, seed=seed)
+    real = metrics.judge_features(judge, reference.images)
     ratio = metrics.frechet_distance(
-        real_features, metrics.judge_features(judge, images)
-    ) / metrics.frechet_distance(
-        real_features, metrics.judge_features(judge, other.images)
-    )
-    pool = gan.generate(
-        result.generator, torch.arange(10).repeat_interleave(300), seed=seed + 2
-    )
-    members = balanced_subset(splits.train, 100, seed=seed)
-    attacks = too_real.membership_aucs(result, members, splits.test, pool, seed=seed)
+        real, metrics.judge_features(judge, images)
+    ) / metrics.frechet_distance(real, metrics.judge_features(judge, other.images))
+    pools = {
+        "rare": gan.generate(result.generator, case.digit, RARE_POOL, seed=seed + 3),
+        "common": gan.generate(
+            result.generator, gan.class_labels(POOL_PER_CLASS), seed=seed + 2
+        ),
+    }
+    attacks = {
+        group: membership_aucs(result, inside, outside, pools[group], seed=seed)
+        for group, (inside, outside) in case.groups.items()
+    }
     return CurvePoint(
         label,
         epsilon,
@@ -606,114 +661,191 @@ def evaluate_point(
     )
 
 
+def curve_point(
+    case: RareCase,
+    splits: Splits,
+    judge: metrics.Classifier,
+    epsilon: float,
+    *,
+    steps: int = CURVE_STEPS,
+    seed: int = 0,
+    progress: bool = False,
+) -> CurvePoint:
+    """Train (or load) one GAN on ``case.data`` and score it.
+
+    ``epsilon = math.inf`` trains the plain recipe (:func:`synthbook.gan.load_or_train`,
+    so a model another chapter trained the same way comes from the cache); any
+    finite epsilon trains a DP-SGD discriminator with that budget. Every model
+    gets the same data, recipe, steps and seed.
+    """
+    if math.isinf(epsilon) and epsilon > 0:
+        plain = gan.load_or_train(
+            case.data, gan.GANConfig(), steps=steps, seed=seed, progress=progress
+        )
+        return evaluate_point(
+            "no DP", plain, case, splits, judge, epsilon=math.inf, noise_multiplier=0.0
+        )
+    trained = load_or_train_dp_gan(
+        case.data, DPSettings(epsilon), steps=steps, seed=seed, progress=progress
+    )
+    return evaluate_point(
+        f"ε = {epsilon:g}",
+        trained.gan,
+        case,
+        splits,
+        judge,
+        epsilon=trained.epsilon,
+        noise_multiplier=trained.noise_multiplier,
+        seed=seed,
+    )
+
+
 def privacy_fidelity_curve(
-    splits: Any,
-    judge: Any,
+    case: RareCase,
+    splits: Splits,
+    judge: metrics.Classifier,
     *,
     epsilons: tuple[float, ...] = CURVE_EPSILONS,
     steps: int = CURVE_STEPS,
     seed: int = 0,
-    progress: bool = True,
+    progress: bool = False,
 ) -> list[CurvePoint]:
-    """Train (or load) one DP-GAN per epsilon and the plain recipe; score each.
-
-    All models train on ``splits.train`` for ``steps`` steps with the book's
-    recipe (``GANConfig()``); the plain one is :func:`synthbook.gan.load_or_train`.
-    The attacks use 100 training images per digit as members and the test split
-    as non-members, as in the chapter *Too real*.
-    """
+    """Every budget of ``epsilons`` (most private first), then the plain recipe."""
     if not epsilons:
         raise ValueError("give at least one epsilon")
-    points = []
-    for epsilon in sorted(epsilons):
-        trained = load_or_train_dp_gan(
-            splits.train, DPSettings(epsilon), steps=steps, seed=seed, progress=progress
-        )
-        points.append(
-            evaluate_point(
-                f"epsilon = {epsilon:g}",
-                trained.gan,
-                splits,
-                judge,
-                epsilon=trained.epsilon,
-                noise_multiplier=trained.noise_multiplier,
-                seed=seed,
-            )
-        )
-    plain = gan.load_or_train(
-        splits.train, gan.GANConfig(), steps=steps, seed=seed, progress=progress
+    budgets = [*sorted(epsilons), math.inf]
+    return [
+        curve_point(case, splits, judge, eps, steps=steps, seed=seed, progress=progress)
+        for eps in budgets
+    ]
+
+
+# --------------------------------------------------------------------------
+# Tables and the figure
+# --------------------------------------------------------------------------
+
+
+def _markdown(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def budget_table(epsilons: tuple[float, ...], *, sample_rate: float, steps: int) -> str:
+    """Markdown table: for each epsilon, the noise it needs and the AUC ceiling."""
+    rows = [
+        [
+            f"{eps:g}",
+            f"{noise_multiplier_for(DPSettings(eps), sample_rate=sample_rate, steps=steps):.2f}",
+            f"{auc_ceiling(eps):.3f}",
+        ]
+        for eps in epsilons
+    ]
+    header = ["ε", "noise multiplier σ", "highest AUC any attack can reach"]
+    return _markdown(header, rows)
+
+
+def _auc(result: AttackAUC) -> str:
+    mark = "" if result.leaks else " ·"
+    return f"{result.auc:.2f} [{result.low:.2f}, {result.high:.2f}]{mark}"
+
+
+def curve_tables(points: list[CurvePoint], digit: int) -> tuple[str, str]:
+    """Two Markdown tables over the curve: fidelity, and the attacks.
+
+    In the attack table a middle dot marks an attack that does not leak by the
+    book's rule (its 95% interval includes 0.5).
+    """
+    fidelity = _markdown(
+        ["model", "σ", "GAN-test", f"{digit}s recognised", "Fréchet ratio"],
+        [
+            [
+                p.label,
+                f"{p.noise_multiplier:.2f}",
+                f"{p.gan_test:.2f}",
+                f"{p.per_class[digit]:.2f}",
+                f"{p.frechet_ratio:.1f}",
+            ]
+            for p in points
+        ],
     )
-    points.append(
-        evaluate_point(
-            "no DP",
-            plain,
-            splits,
-            judge,
-            epsilon=math.inf,
-            noise_multiplier=0.0,
-            seed=seed,
-        )
-    )
-    return points
+    header = ["model", "ceiling"] + [
+        f"{attack} ({group} digits)"
+        for group in ("rare", "common")
+        for attack in ("white-box", "black-box")
+    ]
+    rows = [
+        [p.label, f"{p.ceiling:.3f}" if math.isfinite(p.epsilon) else "none"]
+        + [
+            _auc(p.attacks[group][attack])
+            for group in ("rare", "common")
+            for attack in ("white-box", "black-box")
+        ]
+        for p in points
+    ]
+    return fidelity, _markdown(header, rows)
 
 
-def plot_privacy_fidelity(points: list[CurvePoint]) -> Any:
-    """Two panels over the curve's models: fidelity, and attack AUCs under the DP ceiling."""
-    import matplotlib.pyplot as plt
+def per_digit_table(points: list[CurvePoint], digit: int) -> str:
+    """Markdown table: how often each requested digit is recognised, per model."""
+    header = ["model"] + [f"{d} (rare)" if d == digit else str(d) for d in range(10)]
+    rows = [[p.label] + [f"{v:.2f}" for v in p.per_class] for p in points]
+    return _markdown(header, rows)
 
-    from synthbook.plotting import OKABE_ITO
 
+def plot_privacy_fidelity(points: list[CurvePoint]) -> Figure:
+    """Two panels over the curve's models: fidelity, and attack AUCs under the ceiling.
+
+    Left: GAN-test accuracy overall. Right: the white-box and black-box attacks
+    on the rare digit's members (filled markers) and on the common digits'
+    (open markers), with each private model's ceiling.
+    """
     if not points:
         raise ValueError("no curve points to plot")
     x = np.arange(len(points))
-    names = [p.label.replace("epsilon", "ε") for p in points]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 3.6))
-    left.plot(
-        x,
-        [p.gan_test for p in points],
-        "o-",
-        color=OKABE_ITO[4],
-        label="GAN-test accuracy",
-    )
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 4.4))
+    left.plot(x, [p.gan_test for p in points], "o-", color=OKABE_ITO[4])
     left.axhline(0.1, color="grey", linestyle=":", linewidth=1)
     left.text(x[0], 0.12, "chance (0.1)", color="grey", fontsize=8)
     left.set_ylim(0, 1.02)
     left.set_ylabel("judge reads the digit asked for")
     left.set_title("fidelity", fontsize=10)
-    for offset, (name, colour) in zip(
-        (-0.08, 0.08),
-        (("white-box", OKABE_ITO[5]), ("black-box", OKABE_ITO[1])),
-        strict=True,
-    ):
-        res = [p.attacks[name] for p in points]
-        right.errorbar(
-            x + offset,
-            [r.auc for r in res],
-            yerr=[[r.auc - r.low for r in res], [r.high - r.auc for r in res]],
-            fmt="o",
-            capsize=3,
-            color=colour,
-            label=f"{name} attack",
-        )
-    private = [
-        i for i, p in enumerate(points) if np.isfinite(p.epsilon)
-    ]  # no ceiling without DP
+    styles = {"white-box": (OKABE_ITO[5], -0.15), "black-box": (OKABE_ITO[1], 0.05)}
+    for group, fill in (("rare", None), ("common", "none")):
+        for attack, (colour, offset) in styles.items():
+            res = [p.attacks[group][attack] for p in points]
+            right.errorbar(
+                x + offset + (0.1 if group == "common" else 0.0),
+                [r.auc for r in res],
+                yerr=[[r.auc - r.low for r in res], [r.high - r.auc for r in res]],
+                fmt="o" if group == "rare" else "s",
+                mfc=fill,
+                capsize=3,
+                color=colour,
+                label=f"{attack}, {group} digits",
+            )
+    private = [i for i, p in enumerate(points) if np.isfinite(p.epsilon)]
     right.plot(
         x[private],
         [points[i].ceiling for i in private],
         "_",
-        markersize=22,
+        markersize=26,
         color="black",
         label="DP ceiling for any attack",
     )
     right.axhline(0.5, color="grey", linestyle=":", linewidth=1)
-    right.set_ylim(0.4, 1.02)
+    right.set_ylim(0.2, 1.05)
     right.set_ylabel("membership attack ROC AUC")
     right.set_title("privacy", fontsize=10)
-    right.legend(frameon=False, fontsize=8, loc="center right")
+    right.legend(
+        frameon=False,
+        fontsize=7,
+        ncol=2,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.14),
+    )
     for ax in (left, right):
         ax.set_xticks(x)
-        ax.set_xticklabels(names)
+        ax.set_xticklabels([p.label for p in points])
         ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig
