@@ -227,3 +227,26 @@ def test_the_cpu_only_estimate_is_close_to_a_cpu_only_torch(
         f"estimate {here.cpu_peak_mb:.0f} MB, CPU-only {cpu.peak_rss_mb:.0f} MB"
     )
     assert here.peak_cell == cpu.peak_cell == 4, "both peak in the 200 MB cell"
+
+
+@pytest.mark.slow
+def test_a_kernel_started_through_a_wrapper_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A kernel spec that starts the kernel from a shell which stays its parent (as
+    # an environment-activating wrapper may): the kernel is a grandchild.
+    spec = tmp_path / "kernels" / "wrapped"
+    spec.mkdir(parents=True)
+    launch = f"{sys.executable} -m ipykernel_launcher -f {{connection_file}}; true"
+    kernel = {
+        "argv": ["/bin/sh", "-c", launch],
+        "display_name": "w",
+        "language": "python",
+    }
+    (spec / "kernel.json").write_text(json.dumps(kernel), encoding="utf-8")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    cells = ("import numpy as np", "held = np.ones(37_500_000)  # 300 MB")
+    (run,) = run_notebooks([_notebook(*cells, kernel="wrapped")])
+    _ok(run)
+    assert run.cpu_peak_mb is not None and run.cpu_peak_mb > 300
+    assert run.peak_cell == 1

@@ -108,9 +108,9 @@ def reset_high_water_mark(pid: int | str = "self") -> None:
         clear_refs.write("5")
 
 
-def children(pid: int) -> list[int]:
-    """Return the ids of the living child processes of ``pid`` (Linux)."""
-    found = []
+def descendants(pid: int) -> list[int]:
+    """Return the ids of the living descendants of process ``pid`` (Linux)."""
+    children: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -119,8 +119,13 @@ def children(pid: int) -> list[int]:
         except OSError:  # gone meanwhile
             continue
         # The command name (field 2) may hold spaces: the parent id follows ")".
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        born = children.get(todo.pop(), [])
+        found += born
+        todo += born
     return found
 
 
@@ -128,8 +133,9 @@ class CellPeaks:
     """Measure a kernel's memory between its cells, from the kernel's parent.
 
     Pass :meth:`before_cell` and :meth:`after_cell` to nbclient as its
-    ``on_cell_execute`` and ``on_cell_executed`` hooks. The kernel is this
-    process's child (nbclient starts it); with several children, the largest.
+    ``on_cell_execute`` and ``on_cell_executed`` hooks. The kernel is the
+    largest descendant of this process (nbclient starts it, perhaps through a
+    wrapper that a kernel spec names).
 
     Attributes (``None`` until a cell has run, and where ``/proc`` is missing)
     ----------
@@ -162,7 +168,7 @@ class CellPeaks:
 
     def _kernel(self) -> int | None:
         if self._pid is None or not os.path.exists(f"/proc/{self._pid}"):
-            pids = children(self.parent)
+            pids = descendants(self.parent)
             if not pids:
                 return None
             self._pid = max(pids, key=lambda pid: _resident(pid))
