@@ -250,3 +250,49 @@ def test_a_kernel_started_through_a_wrapper_is_found(
     _ok(run)
     assert run.cpu_peak_mb is not None and run.cpu_peak_mb > 300
     assert run.peak_cell == 1
+
+
+# bench memory -----------------------------------------------------------------------------
+
+
+def test_imports_only_keeps_every_import_statement_once() -> None:
+    from synthbook.tools.bench.memory import imports_only
+
+    nb = _notebook(
+        "%matplotlib inline\nimport numpy as np\nx = np.ones(3)",
+        "from pathlib import Path\nimport numpy as np\nif x.sum():\n    import json",
+        "def broken(:",
+    )
+    (cell,) = imports_only(nb).cells
+    assert cell.source == "import numpy as np\nfrom pathlib import Path"
+
+
+@pytest.mark.slow
+def test_bench_memory_finds_what_a_notebook_adds_to_its_imports(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from synthbook.tools.bench import memory as bench
+
+    monkeypatch.delenv("SYNTHBOOK_CPU_PYTHON", raising=False)
+    page = (
+        "---\njupytext:\n  text_representation:\n    extension: .md\n"
+        "    format_name: myst\n    format_version: 0.13\nkernelspec:\n"
+        "  display_name: Python 3\n  language: python\n  name: python3\n---\n"
+    )
+    (tmp_path / "book").mkdir()
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/big\n", encoding="utf-8"
+    )
+    (tmp_path / "_config.yml").write_text("title: tiny\n", encoding="utf-8")
+    (tmp_path / "exercises" / "src").mkdir(parents=True)
+    cells = ["import numpy as np", "x = np.ones(50_000_000)  # 400 MB\nx.sum()"]
+    body = "".join(f"\n```{{code-cell}} ipython3\n{c}\n```\n" for c in cells)
+    (tmp_path / "book" / "big.md").write_text(f"{page}\n# Big\n{body}", "utf-8")
+    table = bench.bench_memory(tmp_path)
+    runs = table["book/big"]
+    own = runs["here"].cpu_peak_mb - runs["imports"].cpu_peak_mb
+    assert own == pytest.approx(400, abs=20)
+    line = next(
+        x for x in capsys.readouterr().out.splitlines() if x.startswith("book/big")
+    )
+    assert "own over 300 MB" in line and "cell 2: x = np.ones" in line

@@ -24,6 +24,14 @@ allocate when loaded). It leaves out the
 kernel's shutdown, when the CUDA libraries' destructors fault in another 100 MB
 or more of their pages. Only Linux has these files: elsewhere nothing is
 measured and the figures are ``None``.
+
+The figure errs high. Against torch 2.13.0+cpu (all other packages the same),
+PyPI's torch 2.14.1+cu130 gave CPU-only figures 79 to 145 MB above the peaks
+measured with the CPU-only torch for the 13 book notebooks that ran with both
+(mean +108 MB): torch's own CPU library keeps about twice as many pages
+resident in the CUDA build, which ``smaps`` cannot tell from what a CPU-only
+build would need. ``python -m synthbook bench memory`` with
+``SYNTHBOOK_CPU_PYTHON`` set repeats that comparison.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from typing import Any
 from synthbook.tools.bench.browser import bench_browser
 from synthbook.tools.bench.build import bench_build
 from synthbook.tools.bench.gan import bench_gan
+from synthbook.tools.bench.memory import bench_memory
 from synthbook.tools.bench.privacy import bench_privacy
 from synthbook.tools.bench.tails import bench_tails
 
@@ -20,6 +21,7 @@ BENCHMARKS: dict[str, Callable[..., Any]] = {
     "browser": bench_browser,
     "build": bench_build,
     "gan": bench_gan,
+    "memory": bench_memory,
     "tails": bench_tails,
     "privacy": bench_privacy,
 }
