@@ -165,17 +165,17 @@ def _print(table: dict[str, dict[str, Run]], with_cpu: bool) -> None:
             error = here.cpu_peak_mb - measured
             errors.append(error)
         # What the notebook adds to its imports, with a CPU-only torch: measured if
-        # possible, else derived.
+        # both ran there, else derived.
+        base, own = imports.cpu_peak_mb, None
         if (
             measured is not None
             and cpu_imports is not None
             and cpu_imports.error is None
         ):
-            own = measured - cpu_imports.peak_rss_mb
-        elif here.cpu_peak_mb is not None and imports.cpu_peak_mb is not None:
-            own = here.cpu_peak_mb - imports.cpu_peak_mb
-        else:
-            own = None
+            base = cpu_imports.peak_rss_mb
+            own = measured - base
+        elif here.cpu_peak_mb is not None and base is not None:
+            own = here.cpu_peak_mb - base
         flag = (
             f"  <- own over {OWN_MB:,.0f} MB"
             if own is not None and own > OWN_MB
@@ -189,7 +189,7 @@ def _print(table: dict[str, dict[str, Run]], with_cpu: bool) -> None:
                 if with_cpu
                 else ""
             )
-            + f"    {_mb(imports.cpu_peak_mb if cpu_imports is None else cpu_imports.peak_rss_mb)}"
+            + f"    {_mb(base)}"
             f"  {_mb(own)}  ({_peak_cell(here)}){flag}"
         )
     print(
