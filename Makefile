@@ -25,22 +25,39 @@ BOOK_FLAGS := -W -n --keep-going
 # jupyter-book 1.x has no `python -m jupyter_book`; call its CLI through this interpreter.
 JUPYTER_BOOK = $(PYTHON) -c "import sys; from jupyter_book.cli.main import main; sys.exit(main())"
 
-.PHONY: help install assets book test lint unit browser-deps clean clean-cache
+.PHONY: help install lock assets book test lint unit browser-deps clean clean-cache
 
 help:
 	@echo "make book   build the HTML book (executes every chapter, cached)"
 	@echo "make test   lint, unit tests, book build, exercises and browser checks (what CI runs)"
 	@echo "make clean  remove the built book and its execution cache"
+	@echo "make lock   refresh requirements.lock (and environment.yml) after editing pyproject.toml"
 
 .venv/bin/python:
 	python3 -m venv .venv
 
-$(STAMP)/installed: pyproject.toml | $(if $(filter .venv/bin/python,$(PYTHON)),.venv/bin/python)
+# Exactly the versions in requirements.lock (checked against their hashes), then the
+# package itself without resolving anything again.
+$(STAMP)/installed: pyproject.toml requirements.lock | $(if $(filter .venv/bin/python,$(PYTHON)),.venv/bin/python)
 	$(PYTHON) -m pip install --upgrade pip
-	$(PYTHON) -m pip install -e ".[book,test]"
+	$(PYTHON) -m pip install --require-hashes -r requirements.lock
+	$(PYTHON) -m pip install --no-deps -e .
 	@mkdir -p $(STAMP) && touch $@
 
 install: $(STAMP)/installed
+
+# Refresh requirements.lock after a dependency changes in pyproject.toml: every pin that
+# still fits is kept, only what changed is resolved again (UPGRADE=1 moves every pin to
+# the newest release; LOCK_FLAGS passes more options to `uv pip compile`). Then the same
+# versions are written into environment.yml (Binder, conda).
+LOCK_FLAGS ?=
+lock:
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install "uv>=0.5"
+	$(PYTHON) -m uv pip compile pyproject.toml --extra book --extra lab --extra test \
+	  --universal --python-version 3.11 --generate-hashes \
+	  --custom-compile-command "make lock" -o requirements.lock \
+	  $(if $(UPGRADE),--upgrade) $(LOCK_FLAGS)
+	$(PYTHON) deploy/pin_environment.py
 
 # JavaScript the book serves itself instead of loading it from a CDN: require.js
 # and the ipywidgets 8 HTML manager (widgets rendered from saved state), and
