@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,14 @@ import rattler
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def _tool(name: str) -> str | None:
+    """A command of this environment (beside its python, as in an unactivated venv)."""
+    here = str(Path(sys.executable).parent)
+    return shutil.which(name, path=os.pathsep.join([here, os.environ.get("PATH", "")]))
+
+
 ENV_FILE = REPO / "environment.yml"
 POST_BUILD = REPO / "postBuild"
 SITE = REPO / "_build" / "html"
@@ -237,7 +246,7 @@ def test_chapters_have_binder_launch_buttons() -> None:
 
 def _repo2docker_plan(tmp_path: Path, *extra: str) -> str:
     """The Dockerfile repo2docker would build, as Binder builds it (uid 1000, jovyan)."""
-    command = shutil.which("repo2docker")
+    command = _tool("repo2docker")
     assert command, "repo2docker is missing: install the test extra (make install)"
     result = subprocess.run(
         [command, "--no-build", "--debug", "--user-id", "1000"]
