@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from synthbook.tools.bench.classroom import bench_classroom
 from synthbook.tools.bench.gan import bench_gan
 from synthbook.tools.bench.privacy import bench_privacy
 from synthbook.tools.bench.tails import bench_tails
 
 BENCHMARKS: dict[str, Callable[..., Any]] = {
+    "classroom": bench_classroom,
     "gan": bench_gan,
     "tails": bench_tails,
     "privacy": bench_privacy,
