@@ -12,8 +12,8 @@ as ``postBuild`` does, in a new temporary cache unless ``cache=`` names one):
    the most memory alone. Each session runs in a fresh process whose only child
    is its kernel, so the kernel's peak resident memory is exact (``getrusage``),
    with its CPU time and wall time;
-3. **server**: the resident memory of an idle JupyterLab server, the other half
-   of a session.
+3. **server**: the peak resident memory of a JupyterLab server that has opened
+   a chapter, the other half of a session.
 
 It prints the figures with the load average and writes them, with the Helm
 resources they imply (:func:`recommend`), to :data:`RESULTS`, which
@@ -183,10 +183,16 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_rss_mb(timeout: float = 120.0) -> float:
-    """Start an idle JupyterLab server on the loopback; return its resident memory."""
+def server_rss_mb(chapter: Path | None = None, timeout: float = 120.0) -> float:
+    """Return the peak resident memory of a JupyterLab server on the loopback.
+
+    The server is started in an empty folder; with ``chapter``, it first opens a
+    copy of that chapter as a notebook (through jupytext), as a learner does.
+    """
     port, token = _free_port(), "synthbook-bench"
     with tempfile.TemporaryDirectory(prefix="synthbook-lab-") as root:
+        if chapter is not None:
+            (Path(root) / chapter.name).write_text(chapter.read_text())
         server = subprocess.Popen(
             [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1"]
             + [f"--port={port}", f"--IdentityProvider.token={token}"]
@@ -206,9 +212,14 @@ def server_rss_mb(timeout: float = 120.0) -> float:
                     if server.poll() is not None or time.monotonic() > deadline:
                         raise RuntimeError("JupyterLab did not start") from None
                     time.sleep(0.5)
-            time.sleep(2.0)  # let it settle after its first request
+            if chapter is not None:
+                opened = f"http://127.0.0.1:{port}/api/contents/{chapter.name}"
+                query = f"?type=notebook&content=1&token={token}"
+                with urllib.request.urlopen(opened + query, timeout=60) as reply:
+                    reply.read()
+            time.sleep(2.0)  # let it settle
             status = Path(f"/proc/{server.pid}/status").read_text()
-            kib = next(int(x.split()[1]) for x in status.splitlines() if "VmRSS" in x)
+            kib = next(int(x.split()[1]) for x in status.splitlines() if "VmHWM" in x)
             return kib * 1024 / 1e6
         finally:
             server.terminate()
@@ -342,8 +353,12 @@ def bench_classroom(
             crowd += runs
             print(f"{k} sessions at once of {heaviest.notebook} (load {_load()}):")
             _print_sessions(runs)
-        results["server_rss_mb"] = server_rss_mb()
-        print(f"idle JupyterLab server: {results['server_rss_mb']:.0f} MB")
+        results["server_rss_mb"] = server_rss_mb(
+            Path(chapters[0]) if chapters else None
+        )
+        print(
+            f"JupyterLab server with a chapter open: {results['server_rss_mb']:.0f} MB"
+        )
     results.update(
         load_after=_load(),
         first_figure=[asdict(f) for f in firsts],
