@@ -26,9 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing
 import os
-import resource
 import socket
 import statistics
 import subprocess
@@ -37,17 +35,20 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import jupytext
-import nbformat
 import yaml
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
 from synthbook.tools.exercises import SOLUTION_DIR, find_root
+from synthbook.tools.sessions import (
+    THREAD_ENV,
+    Session,
+    first_figure,
+    in_fresh_processes,
+    run_session,
+)
 
 #: Sessions at once.
 SESSIONS = (1, 2, 4, 8)
@@ -55,121 +56,8 @@ SESSIONS = (1, 2, 4, 8)
 PEAK_MB = 1000.0
 #: Where the measured figures are kept (package data, so pages can read them).
 RESULTS = Path(__file__).with_name("classroom.json")
-#: A notebook may take this long before the run is declared hung.
-TIMEOUT_S = 1800
-#: Each kernel on one thread, sleeping rather than spinning while it waits.
-THREAD_ENV = {
-    "SYNTHBOOK_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "OMP_WAIT_POLICY": "PASSIVE",
-}
 #: Memory requests are rounded up to a multiple of this (MB = 10**6 bytes).
 ROUND_MB = 64
-
-
-@dataclass(frozen=True)
-class Session:
-    """One notebook executed in a kernel of its own."""
-
-    notebook: str
-    at_once: int
-    seconds: float
-    cpu_seconds: float
-    peak_rss_mb: float
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class FirstFigure:
-    """Seconds from starting a kernel to a chapter's first figure."""
-
-    chapter: str
-    kernel_start_s: float
-    seconds: float
-    cells: int
-    error: str | None = None
-
-
-def _mb(kib_or_bytes: int) -> float:
-    # ru_maxrss is in kibibytes on Linux, bytes on macOS; MB here are 10**6 bytes.
-    return (kib_or_bytes if sys.platform == "darwin" else kib_or_bytes * 1024) / 1e6
-
-
-def _error(err: Exception) -> str:
-    name = getattr(err, "ename", "") or type(err).__name__
-    value = str(getattr(err, "evalue", "") or err).strip().splitlines()
-    return f"{name}: {value[0] if value else ''}"
-
-
-def _run_session(job: tuple[str, int]) -> Session:
-    """Execute one notebook in a temporary folder (in a fresh worker process)."""
-    path, at_once = job
-    nb = nbformat.read(path, as_version=4)
-    error = None
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="synthbook-session-") as cwd:
-        client = NotebookClient(
-            nb, timeout=TIMEOUT_S, resources={"metadata": {"path": cwd}}
-        )
-        try:
-            client.execute()
-        except CellExecutionError as err:
-            error = _error(err)
-    seconds = time.perf_counter() - start
-    # The worker's only child was the kernel, and it has exited: exact figures.
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return Session(
-        Path(path).stem,
-        at_once,
-        seconds,
-        usage.ru_utime + usage.ru_stime,
-        _mb(usage.ru_maxrss),
-        error,
-    )
-
-
-def _has_figure(cell: nbformat.NotebookNode) -> bool:
-    return any("image/png" in out.get("data", {}) for out in cell.get("outputs", []))
-
-
-def _first_figure(path: str) -> FirstFigure:
-    """Run a chapter cell by cell until a cell draws a figure (in a fresh worker)."""
-    nb = jupytext.read(path)
-    error, cells = None, 0
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="synthbook-chapter-") as cwd:
-        client = NotebookClient(
-            nb,
-            timeout=TIMEOUT_S,
-            kernel_name="python3",
-            resources={"metadata": {"path": cwd}},
-        )
-        with client.setup_kernel():
-            kernel_start = time.perf_counter() - start
-            try:
-                for index, cell in enumerate(nb.cells):
-                    if cell.cell_type != "code":
-                        continue
-                    client.execute_cell(cell, index)
-                    cells += 1
-                    if _has_figure(cell):
-                        break
-                else:
-                    error = "no figure"
-            except CellExecutionError as err:
-                error = _error(err)
-            seconds = time.perf_counter() - start
-    return FirstFigure(Path(path).stem, kernel_start, seconds, cells, error)
-
-
-def _in_fresh_processes(function: Any, jobs: Sequence[Any], at_once: int) -> list:
-    """Run ``function`` over ``jobs``, ``at_once`` at a time, one new process each."""
-    for name, value in THREAD_ENV.items():
-        os.environ.setdefault(name, value)
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(at_once, maxtasksperchild=1) as pool:
-        return pool.map(function, jobs, chunksize=1)
 
 
 def _load() -> dict[str, float]:
@@ -329,7 +217,7 @@ def bench_classroom(
         print(f"prepare: {results['prepare_seconds']:.0f} s")
 
         chapters = [str(p) for p in _chapters(base) if _chosen(p, only)]
-        firsts = [_in_fresh_processes(_first_figure, [c], 1)[0] for c in chapters]
+        firsts = [in_fresh_processes(first_figure, [c], 1)[0] for c in chapters]
         print("kernel start to first figure, prepared cache:")
         for f in firsts:
             tail = f"  <- {f.error}" if f.error else ""
@@ -341,15 +229,15 @@ def bench_classroom(
             if _chosen(p, only)
         )
         # As postBuild does: each exercise once, so its own small models are cached.
-        _in_fresh_processes(_run_session, [(nb, 0) for nb in notebooks], 1)
-        alone = [_in_fresh_processes(_run_session, [(nb, 1)], 1)[0] for nb in notebooks]
+        in_fresh_processes(run_session, [(nb, 0) for nb in notebooks], 1)
+        alone = [in_fresh_processes(run_session, [(nb, 1)], 1)[0] for nb in notebooks]
         print("each exercise alone (solutions):")
         _print_sessions(alone)
         heaviest = max(alone, key=lambda s: s.peak_rss_mb)
         chosen = next(nb for nb in notebooks if Path(nb).stem == heaviest.notebook)
         crowd: list[Session] = []
         for k in sorted(set(sessions) - {1}):
-            runs = _in_fresh_processes(_run_session, [(chosen, k)] * k, k)
+            runs = in_fresh_processes(run_session, [(chosen, k)] * k, k)
             crowd += runs
             print(f"{k} sessions at once of {heaviest.notebook} (load {_load()}):")
             _print_sessions(runs)
