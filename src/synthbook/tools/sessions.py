@@ -1,4 +1,10 @@
-"""Learner sessions for ``bench classroom``: one notebook, one kernel, one process.
+"""Learner sessions: one notebook, one kernel, one process; and warming a cache.
+
+``python -m synthbook.tools.sessions`` executes every chapter and every exercise
+(solutions) once, one at a time, so that the model cache (``SYNTHBOOK_CACHE``)
+holds everything they compute: the session image's ``postBuild`` runs it after
+``prepare``, and ``bench classroom`` does the same before it measures. It exits
+non-zero, naming the notebook, when any fails.
 
 Kept apart from :mod:`synthbook.tools.bench` (whose package imports PyTorch) so
 that each worker process stays small: the worker runs one notebook, and its
@@ -8,6 +14,7 @@ system then reports exactly (``getrusage``).
 
 from __future__ import annotations
 
+import argparse
 import multiprocessing
 import os
 import resource
@@ -21,9 +28,14 @@ from typing import Any
 
 import jupytext
 import nbformat
+import yaml
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+#: Parts of the table of contents that hold no chapters.
+NOT_CHAPTERS = ("Exercises", "Back matter")
+#: The exercise notebooks a learner works in, with every answer filled in.
+SOLUTIONS = Path("exercises/solutions")
 #: A notebook may take this long before the run is declared hung.
 TIMEOUT_S = 1800
 #: Each kernel on one thread, sleeping rather than spinning while it waits.
@@ -72,12 +84,15 @@ def _error(err: Exception) -> str:
 def run_session(job: tuple[str, int]) -> Session:
     """Execute one notebook in a temporary folder (in a fresh worker process)."""
     path, at_once = job
-    nb = nbformat.read(path, as_version=4)
+    nb = jupytext.read(path)  # a chapter (MyST Markdown) or an .ipynb
     error = None
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="synthbook-session-") as cwd:
         client = NotebookClient(
-            nb, timeout=TIMEOUT_S, resources={"metadata": {"path": cwd}}
+            nb,
+            timeout=TIMEOUT_S,
+            kernel_name="python3",
+            resources={"metadata": {"path": cwd}},
         )
         try:
             client.execute()
@@ -137,3 +152,50 @@ def in_fresh_processes(function: Any, jobs: Sequence[Any], at_once: int) -> list
     context = multiprocessing.get_context("spawn")
     with context.Pool(at_once, maxtasksperchild=1) as pool:
         return pool.map(function, jobs, chunksize=1)
+
+
+def chapters(root: Path) -> list[Path]:
+    """Return the chapters: notebook pages of the toc, not exercises or back matter."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    files = [toc["root"]] + [
+        entry["file"]
+        for part in toc["parts"]
+        if part.get("caption") not in NOT_CHAPTERS
+        for entry in part["chapters"]
+    ]
+    found = []
+    for name in files:
+        path = root / f"{name}.md"
+        if "\nkernelspec:" in path.read_text().split("\n---", 1)[0]:
+            found.append(path)
+    return found
+
+
+def exercises(root: Path) -> list[Path]:
+    """Return the exercise notebooks with their solutions, in order."""
+    return sorted((root / SOLUTIONS).glob("[0-9]*.ipynb"))
+
+
+def warm(paths: Sequence[Path]) -> list[Session]:
+    """Execute each notebook once, one at a time; return the runs."""
+    return [in_fresh_processes(run_session, [(str(p), 0)], 1)[0] for p in paths]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Warm the model cache: ``python -m synthbook.tools.sessions [--root DIR]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m synthbook.tools.sessions",
+        description="Execute every chapter and exercise once, filling the cache.",
+    )
+    parser.add_argument("--root", default=".", help="the repository (default: .)")
+    args = parser.parse_args(argv)
+    root = Path(args.root)
+    runs = warm(chapters(root) + exercises(root))
+    for run in runs:
+        state = f"FAILED: {run.error}" if run.error else "ok"
+        print(f"{run.notebook}: {run.seconds:.0f} s, {state}", flush=True)
+    return 1 if any(run.error for run in runs) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

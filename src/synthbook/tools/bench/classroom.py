@@ -2,8 +2,9 @@
 
 A class on a JupyterHub is many sessions on shared nodes, each a Jupyter server
 with a kernel. This benchmark measures, on this machine, against a model cache
-prepared as the session image prepares it (``prepare``, then each exercise once,
-as ``postBuild`` does, in a new temporary cache unless ``cache=`` names one):
+prepared as the session image prepares it (``postBuild``: ``prepare``, then every
+chapter and exercise once with :func:`synthbook.tools.sessions.warm`), in a new
+temporary cache unless ``cache=`` names one:
 
 1. **first figure**: for each chapter, the time from starting a kernel to the
    first figure it draws, one chapter at a time;
@@ -39,15 +40,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from synthbook.tools.exercises import SOLUTION_DIR, find_root
+from synthbook.tools.exercises import find_root
 from synthbook.tools.sessions import (
     THREAD_ENV,
     Session,
+    chapters,
+    exercises,
     first_figure,
     in_fresh_processes,
     run_session,
+    warm,
 )
 
 #: Sessions at once.
@@ -112,21 +114,6 @@ def server_rss_mb(chapter: Path | None = None, timeout: float = 120.0) -> float:
         finally:
             server.terminate()
             server.wait(timeout=30)
-
-
-def _chapters(root: Path) -> list[Path]:
-    """Return the chapters: notebook pages of the table of contents, no exercises."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text())
-    files = [toc["root"]] + [
-        entry["file"] for part in toc["parts"] for entry in part["chapters"]
-    ]
-    chapters = []
-    for name in files:
-        path = root / f"{name}.md"
-        head = path.read_text().split("\n---", 1)[0]
-        if "book/exercises/" not in name and "\nkernelspec:" in head:
-            chapters.append(path)
-    return chapters
 
 
 def _chosen(path: Path, only: Sequence[str]) -> bool:
@@ -216,39 +203,40 @@ def bench_classroom(
         results["prepare_seconds"] = _prepare(folder)
         print(f"prepare: {results['prepare_seconds']:.0f} s")
 
-        chapters = [str(p) for p in _chapters(base) if _chosen(p, only)]
-        firsts = [in_fresh_processes(first_figure, [c], 1)[0] for c in chapters]
+        pages = [p for p in chapters(base) if _chosen(p, only)]
+        notebooks = [p for p in exercises(base) if _chosen(p, only)]
+        # As postBuild does: every chapter and exercise once, into the cache.
+        warmed = warm(pages + notebooks)
+        results["warm_seconds"] = sum(s.seconds for s in warmed)
+        print(f"every chapter and exercise once: {results['warm_seconds']:.0f} s")
+        _print_sessions([s for s in warmed if s.error])
+
+        firsts = [in_fresh_processes(first_figure, [str(c)], 1)[0] for c in pages]
         print("kernel start to first figure, prepared cache:")
         for f in firsts:
             tail = f"  <- {f.error}" if f.error else ""
             print(f"  {f.chapter:34} {f.seconds:6.1f} s ({f.cells} cells){tail}")
 
-        notebooks = sorted(
-            str(p)
-            for p in (base / SOLUTION_DIR).glob("[0-9]*.ipynb")
-            if _chosen(p, only)
-        )
-        # As postBuild does: each exercise once, so its own small models are cached.
-        in_fresh_processes(run_session, [(nb, 0) for nb in notebooks], 1)
-        alone = [in_fresh_processes(run_session, [(nb, 1)], 1)[0] for nb in notebooks]
+        alone = [
+            in_fresh_processes(run_session, [(str(nb), 1)], 1)[0] for nb in notebooks
+        ]
         print("each exercise alone (solutions):")
         _print_sessions(alone)
         heaviest = max(alone, key=lambda s: s.peak_rss_mb)
-        chosen = next(nb for nb in notebooks if Path(nb).stem == heaviest.notebook)
+        chosen = next(str(nb) for nb in notebooks if nb.stem == heaviest.notebook)
         crowd: list[Session] = []
         for k in sorted(set(sessions) - {1}):
             runs = in_fresh_processes(run_session, [(chosen, k)] * k, k)
             crowd += runs
             print(f"{k} sessions at once of {heaviest.notebook} (load {_load()}):")
             _print_sessions(runs)
-        results["server_rss_mb"] = server_rss_mb(
-            Path(chapters[0]) if chapters else None
-        )
+        results["server_rss_mb"] = server_rss_mb(pages[0] if pages else None)
         print(
             f"JupyterLab server with a chapter open: {results['server_rss_mb']:.0f} MB"
         )
     results.update(
         load_after=_load(),
+        warm=[asdict(s) for s in warmed],
         first_figure=[asdict(f) for f in firsts],
         crowd_notebook=heaviest.notebook,
         sessions=[asdict(s) for s in alone + crowd],
