@@ -24,7 +24,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION = 1
 
 STAMP := .make
 
-.PHONY: help install assets book check test lint lint-chapters format-chapters \
+.PHONY: help install lock assets book check test lint lint-chapters format-chapters \
 	browser-deps clean clean-cache
 
 help:
@@ -35,16 +35,33 @@ help:
 	@echo "make lint-chapters    check the code cells of chapters and exercise sources"
 	@echo "make format-chapters  format them (ruff format and ruff check --fix)"
 	@echo "make clean   remove the built book and its execution cache"
+	@echo "make lock    refresh requirements.lock (and environment.yml) after editing pyproject.toml"
 
 .venv/bin/python:
 	python3 -m venv .venv
 
-$(STAMP)/installed: pyproject.toml | $(if $(filter .venv/bin/python,$(PYTHON)),.venv/bin/python)
+# Exactly the versions in requirements.lock (checked against their hashes), then the
+# package itself without resolving anything again.
+$(STAMP)/installed: pyproject.toml requirements.lock | $(if $(filter .venv/bin/python,$(PYTHON)),.venv/bin/python)
 	$(PYTHON) -m pip install --upgrade pip
-	$(PYTHON) -m pip install -e ".[book,test]"
+	$(PYTHON) -m pip install --require-hashes -r requirements.lock
+	$(PYTHON) -m pip install --no-deps -e .
 	@mkdir -p $(STAMP) && touch $@
 
 install: $(STAMP)/installed
+
+# Refresh requirements.lock after a dependency changes in pyproject.toml: every pin that
+# still fits is kept, only what changed is resolved again (UPGRADE=1 moves every pin to
+# the newest release; LOCK_FLAGS passes more options to `uv pip compile`). Then the same
+# versions are written into environment.yml (Binder, conda).
+LOCK_FLAGS ?=
+lock:
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install "uv>=0.5"
+	$(PYTHON) -m uv pip compile pyproject.toml --extra book --extra lab --extra test \
+	  --universal --python-version 3.11 --generate-hashes \
+	  --custom-compile-command "make lock" -o requirements.lock \
+	  $(if $(UPGRADE),--upgrade) $(LOCK_FLAGS)
+	$(PYTHON) deploy/pin_environment.py
 
 # JavaScript the book serves itself instead of loading it from a CDN: require.js
 # and the ipywidgets 8 HTML manager (widgets rendered from saved state),
