@@ -313,14 +313,19 @@ def test_a_broken_chapter_fails_every_build_until_it_is_fixed(
     html = tmp_path / "_build" / "html"
     assert bld.pages_with_errors(html) == {}
     assert "RuntimeError" not in (html / "book" / "broken.html").read_text("utf-8")
-    # The intro page's `{build-stats}` table: run time and peak memory, measured.
+    # The intro page's `{build-stats}` table: run time, peak memory, the CUDA
+    # libraries' part and the peak with a CPU-only torch, measured and explained.
     intro = (html / "book" / "intro.html").read_text(encoding="utf-8")
     rows = re.findall(r"<tr[^>]*>(.*?)</tr>", intro, re.DOTALL)
     cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL) for row in rows]
     cells = [[re.sub(r"<[^>]+>", "", c).strip() for c in row] for row in cells if row]
     assert [row[0] for row in cells] == ["Good", "Broken"]
-    assert all(
-        float(row[1]) >= 0 and float(row[2].replace(",", "")) > 10 for row in cells
+    for row in cells:
+        seconds, peak, cuda, cpu = (float(c.replace(",", "")) for c in row[1:])
+        assert seconds >= 0 and peak > 10
+        assert 0 < cpu <= peak and cpu + cuda <= peak + 1
+    assert "what the kernel needs with the CPU-only torch" in intro or (
+        "built with a CPU-only torch" in intro
     )
 
 
@@ -354,6 +359,7 @@ def test_bench_build_times_each_notebook_and_measures_its_kernel_memory(
     (tmp_path / "exercises" / "src").mkdir(parents=True)
     monkeypatch.setattr(bench, "prepare", lambda **kwargs: [])
     monkeypatch.setattr(bench, "PEAK_MB", 300.0)
+    monkeypatch.setattr(bench, "CPU_PEAK_MB", 250.0)
 
     runs = bench.bench_build(tmp_path, html=False)
     by_name = {run.docname: run for run in runs}
@@ -365,7 +371,9 @@ def test_bench_build_times_each_notebook_and_measures_its_kernel_memory(
     out = capsys.readouterr().out
     assert "load average" in out and "total" in out
     big_line = next(line for line in out.splitlines() if line.startswith("book/big"))
-    assert "over 300 MB" in big_line
+    assert "over 300 MB here" in big_line
+    assert "over 250 MB with CPU-only torch" in big_line, "numpy only: no CUDA part"
+    assert "(cell 1: import numpy as np" in big_line, "the cell that held the peak"
 
 
 @pytest.mark.slow

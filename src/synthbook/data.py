@@ -366,21 +366,77 @@ def stratified_split(
     """Split indices into two stratified, seeded, random parts.
 
     The pool is shuffled within each digit, so every split gets the same share
-    of each digit.
+    of each digit. The indices are those of scikit-learn's
+    ``train_test_split(..., test_size=test_fraction, stratify=labels,
+    random_state=seed)`` (its ``StratifiedShuffleSplit``, written out here: a
+    kernel that imported scikit-learn only to split would load scikit-learn,
+    SciPy and pandas, about 100 MB).
 
     Returns
     -------
     (train_indices, test_indices) : tuple of numpy.ndarray
-    """
-    from sklearn.model_selection import train_test_split
 
+    Raises
+    ------
+    ValueError
+        If ``labels`` is not 1-D, a class has fewer than two members, or a part
+        would be too small to hold every class.
+    """
     test_fraction = check_probability("test_fraction", test_fraction, open_ends=True)
     seed = check_seed("seed", seed)
     y = np.asarray(labels)
-    train_idx, test_idx = train_test_split(
-        np.arange(len(y)), test_size=test_fraction, stratify=y, random_state=seed
-    )
-    return np.sort(train_idx), np.sort(test_idx)
+    if y.ndim != 1:
+        raise ValueError(f"labels must be 1-D, got shape {y.shape}")
+    n_test = math.ceil(test_fraction * len(y))
+    n_train = len(y) - n_test
+    classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    if len(classes) and counts.min() < 2:
+        raise ValueError(
+            f"labels: every class needs at least 2 members to be split, but "
+            f"{classes[counts < 2].tolist()} have 1; drop them or pick more data"
+        )
+    if min(n_train, n_test) < len(classes):
+        raise ValueError(
+            f"test_fraction={test_fraction} of {len(y)} labels gives {n_train} and "
+            f"{n_test}: each part needs at least one of each of the {len(classes)} "
+            "classes; choose a fraction nearer 0.5 or pick more data"
+        )
+    members = np.split(np.argsort(inverse, kind="stable"), np.cumsum(counts)[:-1])
+    rng = np.random.RandomState(seed)
+    train_counts = _approximate_mode(counts, n_train, rng)
+    test_counts = _approximate_mode(counts - train_counts, n_test, rng)
+    train, test = [], []
+    for index, count in enumerate(counts):
+        shuffled = members[index][rng.permutation(count)]
+        train.append(shuffled[: train_counts[index]])
+        test.append(
+            shuffled[train_counts[index] : train_counts[index] + test_counts[index]]
+        )
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+
+
+def _approximate_mode(
+    counts: np.ndarray, draws: int, rng: np.random.RandomState
+) -> np.ndarray:
+    """How many of ``draws`` to take from each class: scikit-learn's rule.
+
+    Proportional shares rounded down, then one more for the classes with the
+    largest remainders (ties broken with ``rng``), as
+    ``sklearn.utils.extmath._approximate_mode`` does, operation for operation.
+    """
+    continuous = counts / counts.sum() * draws
+    floored = np.floor(continuous)
+    need = int(draws - floored.sum())
+    if need > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (tied,) = np.where(remainder == value)
+            add = min(len(tied), need)
+            floored[rng.choice(tied, size=add, replace=False)] += 1
+            need -= add
+            if need == 0:
+                break
+    return floored.astype(int)
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,11 @@ READERS = {
 #: Field of a jupyter-cache record's ``data`` that holds the inputs key.
 INPUTS_FIELD = "synthbook_inputs"
 PEAK_FIELD = "peak_rss_mb"
+#: The CUDA libraries' part of the kernel's memory, and its peak with a CPU-only
+#: torch (see :mod:`synthbook.tools.memory`); ``None`` when not measured.
+CUDA_FIELD = "cuda_libraries_mb"
+CPU_PEAK_FIELD = "cpu_torch_peak_mb"
+PEAK_CELL_FIELD = "peak_cell"
 SECONDS_FIELD = "execution_seconds"  # what myst-nb reads for its statistics
 
 _ERROR_MARKS = {
@@ -94,6 +99,9 @@ class Execution:
     peak_rss_mb: float | None
     status: str  # "executed", "cached" or "failed"
     error: str | None = None
+    cuda_mb: float | None = None
+    cpu_peak_mb: float | None = None
+    peak_cell: str | None = None  # the first line of the cell that held the peak
 
 
 # What to execute -------------------------------------------------------------------------
@@ -182,6 +190,9 @@ def plan(
                     data.get(SECONDS_FIELD),
                     data.get(PEAK_FIELD),
                     "cached",
+                    cuda_mb=data.get(CUDA_FIELD),
+                    cpu_peak_mb=data.get(CPU_PEAK_FIELD),
+                    peak_cell=data.get(PEAK_CELL_FIELD),
                 )
             )
             continue
@@ -199,10 +210,26 @@ def report_path(cache: JupyterCacheBase, docname: str) -> Path:
     return Path(cache.path).parent / "reports" / f"{docname}.err.log"
 
 
+def _peak_cell(run: Run) -> str | None:
+    if run.peak_cell is None or run.peak_cell >= len(run.nb.cells):
+        return None
+    lines = run.nb.cells[run.peak_cell].source.strip().splitlines()
+    return f"cell {run.peak_cell}: {lines[0][:60] if lines else ''}"
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
 def _record(
     cache: JupyterCacheBase, notebook: Notebook, run: Run, key: str
 ) -> Execution:
     uri = str(notebook.path)
+    memory = {
+        "cuda_mb": _rounded(run.cuda_mb),
+        "cpu_peak_mb": _rounded(run.cpu_peak_mb),
+        "peak_cell": _peak_cell(run),
+    }
     report = report_path(cache, notebook.docname)
     report.unlink(missing_ok=True)
     if run.error is not None:
@@ -210,17 +237,27 @@ def _record(
         report.parent.mkdir(parents=True, exist_ok=True)
         report.write_text(_ANSI.sub("", run.traceback or ""), encoding="utf-8")
         return Execution(
-            notebook.docname, run.seconds, run.peak_rss_mb, "failed", run.error
+            notebook.docname,
+            run.seconds,
+            run.peak_rss_mb,
+            "failed",
+            run.error,
+            **memory,
         )
     data = {
         SECONDS_FIELD: run.seconds,
         PEAK_FIELD: round(run.peak_rss_mb, 1),
+        CUDA_FIELD: memory["cuda_mb"],
+        CPU_PEAK_FIELD: memory["cpu_peak_mb"],
+        PEAK_CELL_FIELD: memory["peak_cell"],
         INPUTS_FIELD: key,
     }
     cache.cache_notebook_bundle(
         CacheBundleIn(run.nb, uri, data=data), check_validity=False, overwrite=True
     )
-    return Execution(notebook.docname, run.seconds, run.peak_rss_mb, "executed")
+    return Execution(
+        notebook.docname, run.seconds, run.peak_rss_mb, "executed", **memory
+    )
 
 
 def _line(done: int, total: int, execution: Execution) -> str:
@@ -228,6 +265,8 @@ def _line(done: int, total: int, execution: Execution) -> str:
     memory = (
         f"{execution.peak_rss_mb:,.0f} MB" if execution.peak_rss_mb is not None else "?"
     )
+    if execution.cpu_peak_mb is not None:
+        memory += f" ({execution.cpu_peak_mb:,.0f} MB with CPU-only torch)"
     return (
         f"[{done}/{total}] {execution.status:8} {execution.docname}: "
         f"{seconds}, peak {memory}"

@@ -14,6 +14,7 @@ from synthbook.tools.bench.browser import bench_browser
 from synthbook.tools.bench.build import bench_build
 from synthbook.tools.bench.classroom import bench_classroom
 from synthbook.tools.bench.gan import bench_gan
+from synthbook.tools.bench.memory import bench_memory
 from synthbook.tools.bench.privacy import bench_privacy
 from synthbook.tools.bench.tails import bench_tails
 
@@ -22,6 +23,7 @@ BENCHMARKS: dict[str, Callable[..., Any]] = {
     "build": bench_build,
     "classroom": bench_classroom,
     "gan": bench_gan,
+    "memory": bench_memory,
     "tails": bench_tails,
     "privacy": bench_privacy,
 }
