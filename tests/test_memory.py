@@ -127,7 +127,8 @@ def test_the_probe_does_not_count_torch_own_cpu_libraries() -> None:
         text=True,
         check=True,
     )
-    assert json.loads(probe.stdout)["bytes"] == 0
+    # A stray page or two may be touched; tens of MB would be torch's own library.
+    assert json.loads(probe.stdout)["bytes"] < 2**20
 
 
 # A kernel, measured -----------------------------------------------------------------------

@@ -101,7 +101,20 @@ def style_scores(images: torch.Tensor, measure: str) -> np.ndarray:
         raise ValueError(
             f"unknown style measure {measure!r}: use one of {STYLE_MEASURES}"
         )
-    x = images.reshape(-1, 28, 28).to(torch.float64)
+    images = torch.as_tensor(images).reshape(-1, 28, 28)
+    # A thousand images at a time: float64 copies of a large pool would otherwise
+    # hold a few hundred megabytes at once.
+    return np.concatenate(
+        [
+            _style_chunk(images[i : i + 1000], measure)
+            for i in range(0, len(images), 1000)
+        ]
+        or [np.empty(0)]
+    )
+
+
+def _style_chunk(images: torch.Tensor, measure: str) -> np.ndarray:
+    x = images.to(torch.float64)
     mass = x.sum(dim=(1, 2)).clamp_min(1e-9)
     if measure == "ink":
         return mass.numpy()

@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 
-from synthbook import gan, metrics, stats
+from synthbook import gan, metrics, stats, tails
 from synthbook.cache import cache_dir, load_or_none, make_key, save_checked
 from synthbook.data import MnistData
 from synthbook.plotting import OKABE_ITO
@@ -115,15 +115,7 @@ def slant_scores(images: torch.Tensor) -> np.ndarray:
     ``-mu11 / mu02`` (rows grow downwards): positive leans right, in pixels of
     horizontal shift per row. Shearing an image by ``k`` adds about ``k``.
     """
-    x = torch.as_tensor(images).reshape(-1, 28, 28).to(torch.float64)
-    mass = x.sum(dim=(1, 2)).clamp_min(1e-9)
-    rows = torch.arange(28, dtype=torch.float64).view(1, 28, 1)
-    cols = torch.arange(28, dtype=torch.float64).view(1, 1, 28)
-    dr = rows - ((x * rows).sum(dim=(1, 2)) / mass).view(-1, 1, 1)
-    dc = cols - ((x * cols).sum(dim=(1, 2)) / mass).view(-1, 1, 1)
-    mu11 = (x * dr * dc).sum(dim=(1, 2)) / mass
-    mu02 = (x * dr * dr).sum(dim=(1, 2)) / mass
-    return (-mu11 / mu02.clamp_min(1e-9)).numpy()
+    return tails.style_scores(images, "slant")
 
 
 def group_thresholds(data: MnistData, quantile: float) -> np.ndarray:

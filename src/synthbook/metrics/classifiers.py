@@ -70,7 +70,7 @@ class Classifier(nn.Module):
         return self.head(self.body(images.view(-1, 1, 28, 28)))
 
     @torch.no_grad()
-    def features(self, images: torch.Tensor, batch: int = 1000) -> np.ndarray:
+    def features(self, images: torch.Tensor, batch: int = 250) -> np.ndarray:
         """Penultimate-layer activations, ``(N, width)``."""
         self.eval()
         parts = [
@@ -84,7 +84,7 @@ class Classifier(nn.Module):
         )
 
     @torch.no_grad()
-    def predict_proba(self, images: torch.Tensor, batch: int = 1000) -> np.ndarray:
+    def predict_proba(self, images: torch.Tensor, batch: int = 250) -> np.ndarray:
         """Class probabilities, ``(N, 10)``."""
         self.eval()
         parts = [
