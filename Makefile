@@ -10,10 +10,12 @@ else
 PYTHON ?= .venv/bin/python
 endif
 
-# Two busy cores oversubscribe easily; every chapter is timed with two threads.
-export OMP_NUM_THREADS ?= 2
-export MKL_NUM_THREADS ?= 2
-export SYNTHBOOK_THREADS ?= 2
+# One torch thread per process: the book's numbers are computed that way, and the
+# build executes two notebooks at a time (two one-thread GAN processes each keep
+# about 60 steps/s on two cores; one process on two threads manages 52).
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+export SYNTHBOOK_THREADS ?= 1
 # Sleep, don't spin, while waiting for work: with OpenMP's default (spinning),
 # two torch processes on two cores ran a GAN 13x slower than with PASSIVE
 # (2.3 vs 31 steps/s, measured here).
@@ -21,30 +23,51 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export PYDEVD_DISABLE_FILE_VALIDATION = 1
 
 STAMP := .make
-BOOK_FLAGS := -W -n --keep-going
-# jupyter-book 1.x has no `python -m jupyter_book`; call its CLI through this interpreter.
-JUPYTER_BOOK = $(PYTHON) -c "import sys; from jupyter_book.cli.main import main; sys.exit(main())"
 
-.PHONY: help install assets book test lint unit browser-deps clean clean-cache
+.PHONY: help install lock assets book check test lint lint-chapters format-chapters \
+	browser-deps clean clean-cache
 
 help:
-	@echo "make book   build the HTML book (executes every chapter, cached)"
-	@echo "make test   lint, unit tests, book build, exercises and browser checks (what CI runs)"
-	@echo "make clean  remove the built book and its execution cache"
+	@echo "make book    build the HTML book: shared models first, then the chapters"
+	@echo "             two at a time (cached: only what changed runs again)"
+	@echo "make check   lint and the fast unit tests (a few minutes; day to day)"
+	@echo "make test    lint, book build, every test incl. exercises and browser (what CI runs)"
+	@echo "make lint-chapters    check the code cells of chapters and exercise sources"
+	@echo "make format-chapters  format them (ruff format and ruff check --fix)"
+	@echo "make clean   remove the built book and its execution cache"
+	@echo "make lock    refresh requirements.lock (and environment.yml) after editing pyproject.toml"
 
 .venv/bin/python:
 	python3 -m venv .venv
 
-$(STAMP)/installed: pyproject.toml | $(if $(filter .venv/bin/python,$(PYTHON)),.venv/bin/python)
+# Exactly the versions in requirements.lock (checked against their hashes), then the
+# package itself without resolving anything again.
+$(STAMP)/installed: pyproject.toml requirements.lock | $(if $(filter .venv/bin/python,$(PYTHON)),.venv/bin/python)
 	$(PYTHON) -m pip install --upgrade pip
-	$(PYTHON) -m pip install -e ".[book,test]"
+	$(PYTHON) -m pip install --require-hashes -r requirements.lock
+	$(PYTHON) -m pip install --no-deps -e .
 	@mkdir -p $(STAMP) && touch $@
 
 install: $(STAMP)/installed
 
+# Refresh requirements.lock after a dependency changes in pyproject.toml: every pin that
+# still fits is kept, only what changed is resolved again (UPGRADE=1 moves every pin to
+# the newest release; LOCK_FLAGS passes more options to `uv pip compile`). Then the same
+# versions are written into environment.yml (Binder, conda).
+LOCK_FLAGS ?=
+lock:
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install "uv>=0.5"
+	$(PYTHON) -m uv pip compile pyproject.toml --extra book --extra lab --extra test \
+	  --universal --python-version 3.11 --generate-hashes \
+	  --custom-compile-command "make lock" -o requirements.lock \
+	  $(if $(UPGRADE),--upgrade) $(LOCK_FLAGS)
+	$(PYTHON) deploy/pin_environment.py
+
 # JavaScript the book serves itself instead of loading it from a CDN: require.js
-# and the ipywidgets 8 HTML manager (widgets rendered from saved state), and
-# MathJax 3 (its CHTML fonts load relative to the script), pinned in
+# and the ipywidgets 8 HTML manager (widgets rendered from saved state),
+# anywidget's front end (an AMD module the HTML manager loads for the generator
+# panel, synthbook.widgets.GeneratorWidget), and MathJax 3 (its CHTML fonts
+# load relative to the script), pinned in
 # package.json / package-lock.json. Copied into _vendor/_static/vendor/, which
 # _config.yml lists in html_extra_path, so they end up in _build/html/_static/vendor/.
 # (Not in _static/: Jupyter Book adds every .js file under _static to every page.)
@@ -64,23 +87,38 @@ $(VENDOR)/VERSIONS.txt: node_modules/.package-lock.json
 	mkdir -p $(VENDOR)/mathjax/output/chtml/fonts
 	cp node_modules/mathjax/es5/tex-mml-chtml.js $(VENDOR)/mathjax/
 	cp -r node_modules/mathjax/es5/output/chtml/fonts/woff-v2 $(VENDOR)/mathjax/output/chtml/fonts/
-	for p in requirejs @jupyter-widgets/html-manager mathjax; do \
+	mkdir -p $(VENDOR)/anywidget
+	cp node_modules/anywidget/dist/index.js $(VENDOR)/anywidget/index.js
+	for p in requirejs @jupyter-widgets/html-manager mathjax anywidget; do \
 	  node -p "'$$p ' + require('./node_modules/$$p/package.json').version"; done > $@
 
 assets: $(VENDOR)/VERSIONS.txt
 
-# `prepare` trains the models several chapters share (the book's GAN, the judge) once,
-# up front, so that no chapter's execution time depends on the build order.
+# synthbook.tools.build: `prepare` (the models several chapters share), then every
+# notebook without a valid cached run, two at a time, one thread each, then the HTML
+# from the execution cache with `-W -n --keep-going --all`. It exits non-zero when
+# any notebook fails (on every run until it is fixed) or a page shows a traceback.
 book: install assets
-	$(PYTHON) -m synthbook prepare --quiet
-	$(JUPYTER_BOOK) build . $(BOOK_FLAGS)
+	$(PYTHON) -m synthbook.tools.build
 	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
 
 lint: install
-	$(PYTHON) -m ruff check src tests
+	$(PYTHON) -m ruff format --check src tests exercises/exercise_keys
+	$(PYTHON) -m ruff check src tests exercises/exercise_keys
 
-unit: install
-	$(PYTHON) -m pytest -m "not browser" -q
+# The code cells of the chapters and exercise sources (Markdown is not linted).
+lint-chapters: install
+	$(PYTHON) -m synthbook.tools.lint
+
+# Formats in place and applies ruff's safe fixes, regenerates the exercise notebooks
+# and pages from their sources, then lists what is left to fix by hand.
+format-chapters: install
+	$(PYTHON) -m synthbook.tools.lint --fix; status=$$?; \
+	  $(PYTHON) -m synthbook exercises && exit $$status
+
+# The fast tier for day-to-day work: no model training, no notebooks, no browser.
+check: lint
+	$(PYTHON) -m pytest -q -m "not slow and not browser"
 
 # Debian's Chromium for the browser tests (Playwright never downloads its own).
 browser-deps:
@@ -88,9 +126,11 @@ browser-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Install Chromium first: sudo apt-get install -y chromium"; exit 1; fi; }
 
+# Exactly what CI runs (.ci/run). The exercise tests execute each exercise notebook
+# once per role (solution, learner), two at a time, against the model cache that
+# `make book` just filled.
 test: lint browser-deps book
 	$(PYTHON) -m pytest -q
-	$(PYTHON) -m pytest -q --nbval-lax exercises/solutions exercises/learner
 
 clean:
 	rm -rf _build

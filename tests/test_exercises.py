@@ -15,6 +15,7 @@ import torch
 from synthbook import checks
 from synthbook.tools import exercises as ex
 from synthbook.tools.cli import main
+from synthbook.tools.execution import run_notebooks
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -369,49 +370,42 @@ def test_check_choice_explains_the_wrong_option(capsys: pytest.CaptureFixture) -
         checks.check_choice("pick", "z", feedback, correct="b")
 
 
-def test_reference_computations_agree_with_plain_numpy() -> None:
-    rng = np.random.default_rng(0)
-    images = rng.random((60, 4, 4)).astype(np.float32)
-    labels = np.arange(60) % 3
-    means = checks.expected_class_means(images, labels, n_classes=3)
-    for digit in range(3):
-        np.testing.assert_allclose(
-            means[digit], images[labels == digit].mean(axis=0), rtol=1e-6
-        )
-
-    far = np.stack([np.zeros((2, 2)), np.full((2, 2), 5.0), np.full((2, 2), 1.0)])
-    assert checks.expected_closest_pair(far) == ((0, 2), pytest.approx(2.0))
-
-    threshold, share_of_tail, share_in_tail = checks.expected_ink_tail(
-        images, labels, percentile=90, n_classes=3
-    )
-    ink = images.reshape(60, -1).sum(axis=1)
-    assert threshold == pytest.approx(np.percentile(ink, 90), rel=1e-5)
-    tail = ink > np.percentile(ink, 90)
-    np.testing.assert_allclose(
-        share_of_tail, np.bincount(labels[tail], minlength=3) / tail.sum()
-    )
-    np.testing.assert_allclose(
-        share_in_tail, np.bincount(labels[tail], minlength=3) / 20
-    )
-    with pytest.raises(ValueError, match="no images of class"):
-        checks.expected_class_means(images, labels, n_classes=4)
-
-
 # Running the real exercise notebooks -----------------------------------------------------
+#
+# Each exercise notebook runs once per role: the learner version (every placeholder
+# raises, nothing else fails) and the solution one task at a time (every check passes
+# with no other task answered). The two run at once, one torch thread each, against
+# the model cache the book build filled (`model_cache`), so nothing is trained twice.
+# Together they cover what `pytest --nbval-lax exercises/solutions exercises/learner`
+# checked; the book build runs each solution top to bottom as its exercise page.
+
+_RUNS: dict[str, dict[str, tuple[nbformat.NotebookNode, dict]]] = {}
 
 
-def _run(nb: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookNode:
-    from nbclient import NotebookClient
+def _exercise_runs(
+    name: str, cache: Path
+) -> dict[str, tuple[nbformat.NotebookNode, dict]]:
+    """The learner and one-task-at-a-time solution runs of one exercise (run once)."""
+    if name not in _RUNS:
+        source = ex.read_source(REPO / ex.SOURCE_DIR / name)
+        solution, roles = _one_task_at_a_time(source)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("SYNTHBOOK_CACHE", str(cache))
+            learner_run, solution_run = run_notebooks(
+                [ex.learner_notebook(source), solution],
+                workers=2,
+                timeout=600,
+                allow_errors=True,
+            )
+        _RUNS[name] = {
+            "learner": (learner_run.nb, {}),
+            "solution": (solution_run.nb, roles),
+        }
+    return _RUNS[name]
 
-    NotebookClient(
-        nb,
-        timeout=600,
-        kernel_name="python3",
-        allow_errors=True,
-        resources={"metadata": {"path": str(folder)}},
-    ).execute()
-    return nb
+
+def _run(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    return run_notebooks([nb], workers=1, timeout=600, allow_errors=True)[0].nb
 
 
 def _errors(cell: nbformat.NotebookNode) -> list[str]:
@@ -421,11 +415,9 @@ def _errors(cell: nbformat.NotebookNode) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [p.name for p in ex.sources(REPO)])
 def test_every_placeholder_raises_in_the_learner_notebook(
-    name: str, tmp_path: Path
+    name: str, model_cache: Path
 ) -> None:
-    learner = _run(
-        ex.learner_notebook(ex.read_source(REPO / ex.SOURCE_DIR / name)), tmp_path
-    )
+    learner, _ = _exercise_runs(name, model_cache)["learner"]
     for cell in learner.cells:
         if cell.cell_type != "code":
             continue
@@ -479,11 +471,12 @@ def _one_task_at_a_time(
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [p.name for p in ex.sources(REPO)])
 def test_each_task_can_be_checked_when_no_other_task_is_answered(
-    name: str, tmp_path: Path
+    name: str, model_cache: Path
 ) -> None:
     source = ex.read_source(REPO / ex.SOURCE_DIR / name)
-    nb, roles = _one_task_at_a_time(source)
-    ran = _run(nb, tmp_path)
+    ran, roles = _exercise_runs(name, model_cache)["solution"]
+    failing = [c.source for c in ran.cells if c.cell_type == "code" and _errors(c)]
+    assert failing[:1] == [], "this cell of the solution fails (set-up or a task)"
     checked = set()
     for index, (role, task) in roles.items():
         cell = ran.cells[index]
@@ -536,7 +529,7 @@ def test_the_one_task_at_a_time_run_catches_dependent_and_clobbering_solutions(
     path = tmp_path / "01_dependent.md"
     path.write_text(DEPENDENT, encoding="utf-8")
     nb, roles = _one_task_at_a_time(ex.read_source(path))
-    ran = _run(nb, tmp_path)
+    ran = _run(nb)
     by_role = {(role, task): ran.cells[index] for index, (role, task) in roles.items()}
     assert _errors(by_role["check", 1]) == []
     # Task 2's solution uses `answer`, which only Task 1's solution defines.
@@ -546,6 +539,6 @@ def test_the_one_task_at_a_time_run_catches_dependent_and_clobbering_solutions(
     fixed = DEPENDENT.replace("triple = answer + base", "triple = 3 * base")
     path.write_text(fixed, encoding="utf-8")
     nb, roles = _one_task_at_a_time(ex.read_source(path))
-    ran = _run(nb, tmp_path)
+    ran = _run(nb)
     record = next(ran.cells[i] for i, role in roles.items() if role == ("record", 2))
     assert 'SB-REBOUND:["base"]' in "".join(o.get("text", "") for o in record.outputs)

@@ -155,3 +155,54 @@ def test_augmented_training_is_deterministic_and_cached() -> None:
     assert np.allclose(first.predict_proba(images), again.predict_proba(images))
     with pytest.raises(ValueError, match="0 to 9"):
         metrics.train_classifier(images[:2], torch.tensor([0, 10]))
+
+
+def _toy_pool(count: int = 400) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(5)
+    labels = torch.arange(count) % 10
+    images = 0.3 * torch.rand(count, 28, 28, generator=generator)
+    for i, digit in enumerate(labels.tolist()):
+        images[i, 2 * digit : 2 * digit + 3, 4:24] += 0.7
+    return images.clamp(0, 1), labels
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_batched_training_matches_one_model_at_a_time(arch: str) -> None:
+    # Different training sets, orders, batch sizes, epochs and seeds per model;
+    # the second model finishes long before the others and must then stay put.
+    images, labels = _toy_pool()
+    members = [torch.arange(0, 300), torch.arange(50, 120), torch.arange(399, 99, -1)]
+    settings = {"epochs": [2, 1, 3], "seeds": [0, 1, 0], "batch_sizes": [32, 64, 48]}
+    batched = metrics.train_classifiers(
+        images, labels, members, arch=arch, width=16, **settings
+    )
+    for m, model in enumerate(batched):
+        alone = metrics.train_classifier(
+            images[members[m]],
+            labels[members[m]],
+            arch=arch,
+            width=16,
+            epochs=settings["epochs"][m],
+            seed=settings["seeds"][m],
+            batch_size=settings["batch_sizes"][m],
+        )
+        # Stated tolerance: the batched matrix products add in another order, so
+        # weights agree to float rounding (1e-4 after these few steps), and the
+        # predicted digits are the same.
+        for name, value in alone.state_dict().items():
+            assert torch.allclose(model.state_dict()[name], value, atol=1e-4), name
+        np.testing.assert_array_equal(model.predict(images), alone.predict(images))
+
+
+def test_batched_training_rejects_bad_members() -> None:
+    images, labels = _toy_pool(50)
+    with pytest.raises(ValueError, match="at least one"):
+        metrics.train_classifiers(images, labels, [])
+    with pytest.raises(ValueError, match="outside"):
+        metrics.train_classifiers(images, labels, [torch.tensor([0, 50])])
+    with pytest.raises(ValueError, match="non-empty"):
+        metrics.train_classifiers(images, labels, [torch.tensor([], dtype=torch.long)])
+    with pytest.raises(ValueError, match="one per model"):
+        metrics.train_classifiers(
+            images, labels, [torch.arange(5), torch.arange(5)], epochs=[1, 2, 3]
+        )

@@ -59,9 +59,10 @@ def test_bad_training_calls(small_data: MnistData) -> None:
         differential_privacy.noise_multiplier_for(budget, sample_rate=1.0, steps=10)
     with pytest.raises(ValueError, match="steps must be a positive integer"):
         differential_privacy.train_dp_gan(small_data, budget, TINY, steps=math.inf)
-    images = small_data.images.clone()
-    images[3, 10, 10] = math.inf
-    poisoned = MnistData(images, small_data.labels, small_data.source)
+    poisoned = MnistData(
+        small_data.images.clone(), small_data.labels, small_data.source
+    )
+    poisoned.images[3, 10, 10] = math.inf  # edited after MnistData checked it
     with pytest.raises(ValueError, match="data.images holds 1 NaN or infinite"):
         differential_privacy.train_dp_gan(poisoned, budget, TINY, steps=5)
 
@@ -204,31 +205,35 @@ def test_auc_ceiling_grows_with_epsilon_and_delta_and_refuses_nonsense() -> None
         differential_privacy.auc_ceiling(1.0, delta=1.0)
 
 
-def test_the_curve_plot_draws_a_ceiling_only_for_private_models() -> None:
-    from types import SimpleNamespace
+def _point(
+    label: str, eps: float, auc: float = 0.55
+) -> differential_privacy.CurvePoint:
+    from synthbook.membership import AttackAUC
 
+    attack = AttackAUC(auc, auc - 0.05, auc + 0.05, 12, 100)
+    return differential_privacy.CurvePoint(
+        label=label,
+        epsilon=eps,
+        noise_multiplier=1.0 if math.isfinite(eps) else 0.0,
+        gan_test=0.5,
+        per_class=np.linspace(0, 0.9, 10),
+        readings=np.full(10, 0.1),
+        frechet_ratio=1.0,
+        attacks={
+            group: {"white-box": attack, "black-box": attack}
+            for group in ("rare", "common")
+        },
+        ceiling=differential_privacy.auc_ceiling(eps),
+        seconds=0.0,
+        gan=None,
+    )
+
+
+def test_the_curve_plot_draws_a_ceiling_only_for_private_models() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    attack = SimpleNamespace(auc=0.55, low=0.5, high=0.6)
-    points = [
-        differential_privacy.CurvePoint(
-            label=label,
-            epsilon=eps,
-            noise_multiplier=1.0,
-            gan_test=0.5,
-            per_class=None,
-            readings=None,
-            frechet_ratio=1.0,
-            attacks={"white-box": attack, "black-box": attack},
-            ceiling=differential_privacy.auc_ceiling(eps)
-            if math.isfinite(eps)
-            else 1.0,
-            seconds=0.0,
-            gan=None,
-        )
-        for label, eps in [("epsilon = 1", 1.0), ("no DP", math.inf)]
-    ]
+    points = [_point("ε = 1", 1.0), _point("no DP", math.inf)]
     fig = differential_privacy.plot_privacy_fidelity(points)
     right = fig.axes[1]
     ceiling_line = next(
@@ -240,3 +245,46 @@ def test_the_curve_plot_draws_a_ceiling_only_for_private_models() -> None:
     )
     with pytest.raises(ValueError, match="no curve points"):
         differential_privacy.plot_privacy_fidelity([])
+
+
+def test_tables_mark_attacks_that_do_not_leak() -> None:
+    points = [_point("ε = 1", 1.0, auc=0.52), _point("no DP", math.inf, auc=0.8)]
+    fidelity, attacks = differential_privacy.curve_tables(points, digit=8)
+    private, plain = attacks.splitlines()[2:]
+    assert private.count("·") == 4 and "0.731" in private
+    assert "·" not in plain and "| none |" in plain
+    assert "8s recognised" in fidelity.splitlines()[0]
+    digits = differential_privacy.per_digit_table(points, digit=8)
+    assert "8 (rare)" in digits and digits.count("\n") == 3
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_budget_table_spends_what_opacus_accounts() -> None:
+    from opacus.accountants import PRVAccountant, RDPAccountant
+
+    rate, steps = 64 / 2712, 1000
+    table = differential_privacy.budget_table((1.0, 4.0), sample_rate=rate, steps=steps)
+    for line, eps in zip(table.splitlines()[2:], (1.0, 4.0), strict=True):
+        sigma = float(line.split("|")[2])  # rounded to two decimals
+        spent = {}
+        for name, accountant in (("rdp", RDPAccountant()), ("prv", PRVAccountant())):
+            accountant.history = [(sigma, rate, steps)]
+            spent[name] = accountant.get_epsilon(differential_privacy.DEFAULT_DELTA)
+        # RDP is the accountant sigma was fitted with; PRV, a tighter one, finds
+        # the same noise spends a little less, never more.
+        assert spent["rdp"] == pytest.approx(eps, rel=0.03)
+        assert 0.6 * eps < spent["prv"] <= spent["rdp"] * 1.001
+
+
+def test_rare_case_attacks_members_against_images_the_gan_never_saw() -> None:
+    splits = book_splits(load_mnist("embedded", verbose=False), seed=0)
+    case = differential_privacy.rare_digit_case(splits)
+    seen = {bytes(x.numpy()) for x in case.data.images}
+    for inside, outside in case.groups.values():
+        assert all(bytes(x.numpy()) in seen for x in inside.images)
+        assert not any(bytes(x.numpy()) in seen for x in outside.images)
+    rare_in, rare_out = case.groups["rare"]
+    assert set(rare_in.labels.tolist()) == set(rare_out.labels.tolist()) == {case.digit}
+    assert int((case.data.labels == case.digit).sum()) == len(rare_in)
+    common_in, _ = case.groups["common"]
+    assert case.digit not in common_in.labels.tolist()

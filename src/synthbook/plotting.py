@@ -9,7 +9,6 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from torchvision.utils import make_grid
 
 # Okabe-Ito: distinguishable with the common forms of colour blindness.
 OKABE_ITO: tuple[str, ...] = (
@@ -67,17 +66,25 @@ def label_provenance(ax: Axes, provenance: str) -> None:
 def digit_grid(
     images: torch.Tensor | np.ndarray, nrow: int = 10, padding: int = 2
 ) -> np.ndarray:
-    """Tile ``(N, 28, 28)`` images in ``[0, 1]`` into one 2-D array with ``make_grid``.
+    """Tile ``(N, H, W)`` images in ``[0, 1]`` into one 2-D array, ``nrow`` per row.
 
-    Padding is drawn as the background (0), so tiles read as separate digits.
+    The layout is torchvision's ``make_grid``'s: ``padding`` pixels of
+    background (0) around every tile, so tiles read as separate digits.
+    (Written with NumPy so that drawing digits does not import torchvision.)
     """
-    tensor = torch.as_tensor(np.asarray(images, dtype=np.float32))
-    if tensor.ndim != 3:
-        raise ValueError(
-            f"expected images of shape (N, H, W), got {tuple(tensor.shape)}"
-        )
-    grid = make_grid(tensor.unsqueeze(1), nrow=nrow, padding=padding, pad_value=0.0)
-    return grid[0].numpy()
+    array = np.asarray(images, dtype=np.float32)
+    if array.ndim != 3:
+        raise ValueError(f"expected images of shape (N, H, W), got {array.shape}")
+    count, height, width = array.shape
+    columns = max(1, min(nrow, count))
+    rows = max(1, -(-count // columns))
+    cell_h, cell_w = height + padding, width + padding
+    grid = np.zeros((rows * cell_h + padding, columns * cell_w + padding), np.float32)
+    for i in range(count):
+        top = (i // columns) * cell_h + padding
+        left = (i % columns) * cell_w + padding
+        grid[top : top + height, left : left + width] = array[i]
+    return grid
 
 
 def show_digits(

@@ -1,17 +1,32 @@
-"""Reproducibility: one call that seeds everything and fixes the thread count."""
+"""Reproducibility: one call that seeds everything and fixes the thread count.
+
+Results are exact for a given seed *and* thread count: the same seed on the same
+number of torch threads gives bit-identical models and numbers, but another
+thread count may change the last digits (floating-point sums are split
+differently), and through training, more. The book's numbers are computed with
+one thread (:data:`DEFAULT_THREADS`); set ``SYNTHBOOK_THREADS`` to change it.
+"""
 
 from __future__ import annotations
 
 import os
 import random
+import warnings
 from dataclasses import dataclass
 
+import joblib
 import numpy as np
 import torch
+
+from synthbook.validate import check_count, check_seed
 
 #: The book's numbers are computed with one torch thread per process: the tiny models
 #: run as fast on one thread as on two (measured), and two chapters can then run at once.
 DEFAULT_THREADS = 1
+#: The environment variable that sets the thread count for every chapter and command.
+THREADS_VAR = "SYNTHBOOK_THREADS"
+#: More threads than this is a typing error, not a machine.
+MAX_THREADS = 1024
 
 
 @dataclass(frozen=True)
@@ -36,35 +51,64 @@ def seed_everything(seed: int) -> None:
     seed : int
         A non-negative integer.
     """
-    if seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed}")
+    seed = check_seed("seed", seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def available_cpus() -> int:
+    """Return how many CPUs this process may actually use.
+
+    Not :func:`os.cpu_count` (every CPU of the machine) but the smallest of the
+    CPU affinity mask (:func:`os.sched_getaffinity`, e.g. ``taskset``) and the
+    cgroup CPU quota (how Docker, Binder and JupyterHub limit a container),
+    as :func:`joblib.cpu_count` computes them.
+    """
+    return max(1, int(joblib.cpu_count()))
 
 
 def choose_threads(threads: int | None = None) -> int:
     """Return the number of torch threads to use.
 
     An explicit argument wins, then the environment variable
-    ``SYNTHBOOK_THREADS``, then ``min(2, cpu count)``. Two threads is what the
-    book is timed with: on a small shared machine more threads than cores
-    oversubscribe and run slower, not faster.
+    ``SYNTHBOOK_THREADS``, then :data:`DEFAULT_THREADS` (1, what the book's
+    numbers are computed with). Asking for more threads than
+    :func:`available_cpus` gives a warning: on a small or shared machine extra
+    threads wait for each other and run slower, not faster.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a thread count that is not a whole number from 1 to
+        :data:`MAX_THREADS`; a bad ``SYNTHBOOK_THREADS`` is named in the message.
     """
     if threads is None:
-        env = os.environ.get("SYNTHBOOK_THREADS", "").strip()
-        if env:
-            try:
-                threads = int(env)
-            except ValueError as err:
-                raise ValueError(
-                    f"SYNTHBOOK_THREADS must be a whole number, got {env!r}"
-                ) from err
-        else:
-            threads = min(DEFAULT_THREADS, os.cpu_count() or 1)
-    if threads < 1:
-        raise ValueError(f"the thread count must be at least 1, got {threads}")
-    return threads
+        env = os.environ.get(THREADS_VAR, "").strip()
+        if not env:
+            return DEFAULT_THREADS
+        try:
+            chosen = check_count(THREADS_VAR, int(env), minimum=1, maximum=MAX_THREADS)
+        except ValueError as err:
+            raise ValueError(
+                f"{THREADS_VAR} must be a whole number of threads from 1 to "
+                f"{MAX_THREADS:,}, got {env!r}; set it to 1 (what the book uses) "
+                f"or unset it"
+            ) from err
+        source = f"{THREADS_VAR}={env}"
+    else:
+        chosen = check_count("threads", threads, minimum=1, maximum=MAX_THREADS)
+        source = f"threads={chosen}"
+    usable = available_cpus()
+    if chosen > usable:
+        warnings.warn(
+            f"{source} asks for {chosen} torch threads, but this process may use "
+            f"only {usable} CPU(s) (CPU affinity and cgroup quota); extra threads "
+            f"make torch slower, not faster. Use at most {usable} (the book's "
+            f"numbers use {DEFAULT_THREADS}).",
+            stacklevel=2,
+        )
+    return chosen
 
 
 def setup(
@@ -80,7 +124,8 @@ def setup(
     seed : int, default 0
         Seed for Python, NumPy and torch.
     threads : int, optional
-        Intra-op threads for torch; see :func:`choose_threads`.
+        Intra-op threads for torch; see :func:`choose_threads`. Results are
+        exact per thread count; the book's numbers use 1.
     verbose : bool, default True
         Print what was chosen.
 
@@ -89,8 +134,9 @@ def setup(
     Session
         The seed, thread count and device.
     """
-    seed_everything(seed)
+    seed = check_seed("seed", seed)
     n_threads = choose_threads(threads)
+    seed_everything(seed)
     torch.set_num_threads(n_threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     session = Session(seed=seed, threads=n_threads, device=device)

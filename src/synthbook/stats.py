@@ -22,6 +22,14 @@ def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
     from scipy import stats
 
     array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 1 or len(array) == 0:
+        raise ValueError(
+            f"values must be a non-empty list of numbers, got shape {array.shape}"
+        )
+    if not np.isfinite(array).all():
+        raise ValueError(
+            f"values must be finite numbers (no NaN or inf), got {values!r}"
+        )
     n = len(array)
     half = (
         float(stats.t.ppf(0.975, n - 1) * array.std(ddof=1) / np.sqrt(n))

@@ -2,19 +2,71 @@
 
 Each command is a small function ``_cmd_NAME(args)`` registered in
 :func:`build_parser`; the work itself lives in the library modules.
+
+Every command checks its cheap arguments (counts, ranges, output paths) before
+it loads data or trains anything, and reports a wrong input as one line on
+stderr, ``error: ...``, naming the option and the fix, with exit code 2 and no
+traceback. Set ``SYNTHBOOK_DEBUG=1`` to see the traceback as well.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from synthbook.repro import choose_threads
+from synthbook.validate import (
+    check_count,
+    check_number,
+    check_output_path,
+    check_seed,
+)
+
+#: Upper bounds that keep a command within a laptop's memory and patience.
+MAX_PER_CLASS = 10_000  # sample: 100,000 images, about 300 MB as float32
+MAX_AMOUNT = 10_000  # boundaries: synthetic digits added to a 2-D classifier
+MAX_STEPS = 1_000_000  # train-gan: the book uses 2,000
+MAX_SECONDS = 7 * 24 * 3600.0  # a week
+MAX_NOISE_SCALE = 10.0
+_FORCE_HINT = "choose another --out or pass --force to replace it"
+
+
+class CommandError(Exception):
+    """A user error found by a command: printed as ``error: ...``, exit code 2."""
+
+
+def _whole(text: str) -> int:
+    """Argparse type: a whole number, also written as ``1e3`` or ``200.0``."""
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number, got {text!r}"
+        ) from None
+    if not math.isfinite(number) or not number.is_integer():
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}")
+    return int(number)
+
+
+def _finite(text: str) -> float:
+    """Argparse type: a finite number (``nan`` and ``inf`` are refused here)."""
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return number
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
     from synthbook.data import book_splits, load_mnist
 
+    check_seed("--seed", args.seed)
     data = load_mnist(args.data)
     splits = book_splits(data, seed=args.seed)
     print(
@@ -29,7 +81,14 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_exercises(args: argparse.Namespace) -> int:
-    from synthbook.tools.exercises import check_generated, find_root, generate
+    try:
+        from synthbook.tools.exercises import check_generated, find_root, generate
+    except ModuleNotFoundError as err:
+        raise CommandError(
+            f"`synthbook exercises` needs {err.name}, which a plain install does not "
+            f"include: install the authoring tools with "
+            f"`pip install 'synthbook[book]'` (or `pip install jupytext nbformat`)"
+        ) from err
 
     root = find_root(args.root)
     if args.check:
@@ -59,8 +118,11 @@ def _cmd_boundaries(args: argparse.Namespace) -> int:
     # Check the cheap things before loading data and models.
     digits = separating_power.check_digits(args.pair)
     separating_power.check_amount(args.amount)
+    check_count("--amount", args.amount, maximum=MAX_AMOUNT)
     separating_power.check_rule(args.rule)
     separating_power.blend_plan(digits, 0, args.oddness)
+    check_number("--noise-scale", args.noise_scale, minimum=0, maximum=MAX_NOISE_SCALE)
+    check_seed("--seed", args.seed)
     from synthbook import gan, metrics
 
     setup(seed=args.seed, verbose=False)
@@ -106,14 +168,18 @@ def _cmd_train_gan(args: argparse.Namespace) -> int:
     from synthbook import gan
     from synthbook.data import book_splits, load_mnist
     from synthbook.repro import setup
+    from synthbook.tools import checkpoints
 
-    out = Path(args.out)
-    if out.exists() and not args.force:
-        raise ValueError(
-            f"{out} exists; choose another --out or pass --force to replace it"
-        )
+    out = check_output_path(
+        "--out", args.out, overwrite=args.force, overwrite_hint=_FORCE_HINT
+    )
     if args.seconds is None and args.steps is None:
-        raise ValueError("give a budget: --seconds, --steps, or both")
+        raise CommandError("give a budget: --seconds, --steps, or both")
+    if args.seconds is not None:
+        check_number("--seconds", args.seconds, minimum=1, maximum=MAX_SECONDS)
+    if args.steps is not None:
+        check_count("--steps", args.steps, minimum=1, maximum=MAX_STEPS)
+    check_seed("--seed", args.seed)
     setup(args.seed)
     splits = book_splits(load_mnist(args.data), seed=args.seed)
     result = gan.train_gan(
@@ -123,46 +189,41 @@ def _cmd_train_gan(args: argparse.Namespace) -> int:
         steps=args.steps,
         seed=args.seed,
     )
-    gan.save_checkpoint(result, out)
-    print(f"trained {result.steps:,} steps in {result.seconds:.1f} s; wrote {out}")
-    return 0
+    if result.steps < 1:
+        raise CommandError(
+            f"--seconds {args.seconds:g} ran out before the first training step; "
+            f"nothing was written. Give more --seconds, or --steps"
+        )
+    written = checkpoints.save_without_losing(result, out)
+    print(f"trained {result.steps:,} steps in {result.seconds:.1f} s; wrote {written}")
+    return 0 if written == out else 2
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    import io
+    from synthbook.tools import checkpoints
 
-    import numpy as np
-    import torch
-
-    from synthbook import gan
-    from synthbook.cache import write_atomic
-
-    out = Path(args.out)
-    if out.suffix != ".npz":
-        raise ValueError(f"--out must end in .npz, got {out}")
-    if out.exists() and not args.force:
-        raise ValueError(
-            f"{out} exists; choose another --out or pass --force to replace it"
-        )
-    if args.per_class < 1:
-        raise ValueError("--per-class must be at least 1")
-    result = gan.load_checkpoint(args.checkpoint)
-    labels = torch.arange(10).repeat_interleave(args.per_class)
-    images = gan.generate(result.generator, labels, seed=args.seed)
-    buffer = io.BytesIO()
-    np.savez_compressed(
-        buffer,
-        images=images.numpy().astype(np.float32),
-        labels=labels.numpy().astype(np.int64),
+    out = check_output_path(
+        "--out",
+        args.out,
+        overwrite=args.force,
+        suffix=".npz",
+        overwrite_hint=_FORCE_HINT,
     )
-    write_atomic(out, buffer.getvalue())
-    print(f"wrote {len(labels):,} samples ({args.per_class} per digit) to {out}")
+    per_class = check_count(
+        "--per-class", args.per_class, minimum=1, maximum=MAX_PER_CLASS
+    )
+    seed = check_seed("--seed", args.seed)
+    result = checkpoints.load_for_command(Path(args.checkpoint), "--checkpoint")
+    labels = checkpoints.write_samples(result, per_class, seed, out)
+    print(f"wrote {len(labels):,} samples ({per_class:,} per digit) to {out}")
     return 0
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     from synthbook.tools import bench
 
+    if args.seconds is not None:
+        check_number("--seconds", args.seconds, minimum=1, maximum=MAX_SECONDS)
     kwargs = {"seconds": args.seconds} if args.seconds is not None else {}
     bench.run(args.name, **kwargs)
     return 0
@@ -171,34 +232,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 def _cmd_belonging(args: argparse.Namespace) -> int:
     from synthbook.tools import bench
 
+    check_seed("--seed", args.seed)
     bench.bench_privacy(data_source=args.data, seed=args.seed)
     return 0
 
 
 def _cmd_prepare(args: argparse.Namespace) -> int:
-    import time
+    from synthbook.tools import prepare
 
-    from synthbook import gan, metrics
-    from synthbook.data import book_splits, load_mnist
-    from synthbook.repro import setup
-
-    # Exactly the calls the chapters make, so that they find these models in the cache.
-    setup(seed=0)
-    splits = book_splits(load_mnist(args.data), seed=0)
-    start = time.perf_counter()
-    gan.load_or_train(
-        splits.train,
-        gan.GANConfig(),
-        steps=gan.BOOK_STEPS,
-        seed=0,
-        progress=not args.quiet,
+    return prepare.main(
+        (["--data", args.data] if args.data else []) + (["--quiet"] * args.quiet)
     )
-    metrics.load_or_train_judge(splits.judge, seed=0)
-    print(
-        f"the book's GAN ({gan.BOOK_STEPS:,} steps) and the judge are in the cache "
-        f"({time.perf_counter() - start:.0f} s)"
-    )
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -218,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="MNIST source (default: $SYNTHBOOK_DATA, else auto)",
     )
-    data.add_argument("--seed", type=int, default=0)
+    data.add_argument("--seed", type=_whole, default=0)
     data.set_defaults(handler=_cmd_data)
 
     exercises = commands.add_parser(
@@ -242,14 +286,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bnd.add_argument(
         "--pair",
-        type=int,
+        type=_whole,
         nargs="+",
         default=[4, 9],
         metavar="DIGIT",
         help="two (or three) confusable digits (default: 4 9)",
     )
     bnd.add_argument(
-        "--amount", type=int, default=200, help="synthetic digits to add (default: 200)"
+        "--amount",
+        type=_whole,
+        default=200,
+        help=f"synthetic digits to add, at most {MAX_AMOUNT:,} (default: 200)",
     )
     bnd.add_argument(
         "--rule",
@@ -258,15 +305,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bnd.add_argument(
         "--oddness",
-        type=float,
+        type=_finite,
         default=0.3,
         help="blend weight toward the next digit, 0 to 0.5 (default: 0.3)",
     )
     bnd.add_argument(
         "--noise-scale",
-        type=float,
+        type=_finite,
         default=1.0,
-        help="multiplies the generator's noise (default: 1)",
+        help=f"multiplies the generator's noise, 0 to {MAX_NOISE_SCALE:g} (default: 1)",
     )
     bnd.add_argument(
         "--ask-for",
@@ -282,17 +329,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="MNIST source (default: $SYNTHBOOK_DATA, else auto)",
     )
-    bnd.add_argument("--seed", type=int, default=0)
+    bnd.add_argument("--seed", type=_whole, default=0)
     bnd.set_defaults(handler=_cmd_boundaries)
 
     train = commands.add_parser(
         "train-gan", help="train the conditional GAN and save a checkpoint"
     )
-    train.add_argument("--seconds", type=float, default=None, help="wall-clock budget")
     train.add_argument(
-        "--steps", type=int, default=None, help="step budget (reproducible)"
+        "--seconds", type=_finite, default=None, help="wall-clock budget, at least 1"
     )
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--steps",
+        type=_whole,
+        default=None,
+        help=f"step budget (reproducible), at most {MAX_STEPS:,}",
+    )
+    train.add_argument("--seed", type=_whole, default=0)
     train.add_argument("--data", choices=["auto", "mnist", "embedded"], default=None)
     train.add_argument("--out", required=True, help="checkpoint file to write")
     train.add_argument("--force", action="store_true", help="replace an existing --out")
@@ -302,8 +354,13 @@ def build_parser() -> argparse.ArgumentParser:
         "sample", help="draw class-conditional samples into an .npz"
     )
     sample.add_argument("--checkpoint", required=True)
-    sample.add_argument("--per-class", type=int, default=100)
-    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument(
+        "--per-class",
+        type=_whole,
+        default=100,
+        help=f"samples of each digit, at most {MAX_PER_CLASS:,} (default: 100)",
+    )
+    sample.add_argument("--seed", type=_whole, default=0)
     sample.add_argument("--out", required=True, help=".npz file with images and labels")
     sample.add_argument(
         "--force", action="store_true", help="replace an existing --out"
@@ -315,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("name", help="which benchmark: gan, tails or privacy")
     bench.add_argument(
-        "--seconds", type=float, default=None, help="training budget (gan)"
+        "--seconds", type=_finite, default=None, help="training budget (gan)"
     )
     bench.set_defaults(handler=_cmd_bench)
 
@@ -330,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="MNIST source (default: $SYNTHBOOK_DATA, else auto)",
     )
-    belong.add_argument("--seed", type=int, default=0)
+    belong.add_argument("--seed", type=_whole, default=0)
     belong.set_defaults(handler=_cmd_belonging)
 
     prepare = commands.add_parser(
@@ -350,15 +407,59 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exceptions that mean "the input was wrong", reported without a traceback.
+USER_ERRORS = (
+    CommandError,
+    ValueError,  # includes CorruptCacheError
+    TypeError,
+    OSError,  # files, folders, permissions, CacheDirError
+    RuntimeError,  # includes DataSourceError
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the process exit code."""
+    """Run the command line; return the process exit code.
+
+    A wrong input ends with one line on stderr, ``error: ...``, and exit code 2
+    (argparse's own code for bad options); ``SYNTHBOOK_DEBUG=1`` shows the
+    traceback too.
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse has printed its message on stderr
+        return int(exit_.code or 0)
+    try:
+        if args.command != "exercises":
+            choose_threads()  # a bad SYNTHBOOK_THREADS is named before any work
         return int(args.handler(args))
-    except (ValueError, FileNotFoundError, RuntimeError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        if os.environ.get("SYNTHBOOK_DEBUG"):
+            raise
+        print(
+            f"error: `{args.command}` ran out of memory; ask for less (for example a "
+            f"smaller --per-class or --amount) or close other programs",
+            file=sys.stderr,
+        )
         return 2
+    except USER_ERRORS as err:
+        if os.environ.get("SYNTHBOOK_DEBUG"):
+            raise
+        message = str(err) or type(err).__name__
+        if isinstance(err, OSError):
+            message = _os_message(err)
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+def _os_message(err: OSError) -> str:
+    """One line for a file error: what happened, to which path."""
+    if err.filename is None or err.strerror is None:
+        return str(err)  # our own messages (e.g. CacheDirError) are complete
+    return f"{err.strerror}: {err.filename}"
 
 
 if __name__ == "__main__":

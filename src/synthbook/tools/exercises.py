@@ -251,7 +251,11 @@ def placeholder(cell: NotebookNode, task: int) -> NotebookNode:
 
 
 def learner_notebook(
-    nb: NotebookNode, source: str = "", *, answered: Collection[int] = ()
+    nb: NotebookNode,
+    source: str = "",
+    *,
+    answered: Collection[int] = (),
+    first: str | None = None,
 ) -> NotebookNode:
     """Return the learner notebook: solutions replaced by placeholders.
 
@@ -264,8 +268,10 @@ def learner_notebook(
     answered : collection of int
         Tasks whose solutions are kept (for tests: a learner who answered only
         these tasks). Their check cells lose the ``raises-exception`` tag.
+    first : str, optional
+        A code cell put before all others (the generated files: :func:`install_cell`).
     """
-    cells = []
+    cells = [nbformat.v4.new_code_cell(first)] if first else []
     for cell in task_cells(nb):
         if cell.task in answered:
             node = copy.deepcopy(cell.node)
@@ -419,16 +425,44 @@ def find_root(start: str | Path | None = None) -> Path:
     )
 
 
-def _learner_links(root: Path, stem: str) -> str:
-    """Markdown links to the learner notebook on GitHub and Binder (from ``_config.yml``)."""
+def _config(root: Path) -> dict:
     try:
         import yaml
 
-        config = (
-            yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
-        )
+        return yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
     except (ImportError, OSError):
-        config = {}
+        return {}
+
+
+def install_cell(root: Path) -> str | None:
+    """Return the learner notebooks' first cell: install synthbook where it is missing.
+
+    On Colab (which opens the notebooks from GitHub) nothing of the book is
+    installed; elsewhere the ``import`` succeeds and the cell does nothing.
+    """
+    repository = _config(root).get("repository") or {}
+    repo = repository.get("url", "").rstrip("/")
+    if not repo.startswith("https://"):
+        return None
+    branch = repository.get("branch", "main")
+    return (
+        "# Run this cell first. Where the book's package is missing (on Colab, say),\n"
+        "# it installs it, with the exercises' checks, from the book's repository.\n"
+        f'REPOSITORY = "{repo}"\n'
+        "try:\n"
+        "    import synthbook  # noqa: F401\n"
+        "except ImportError:\n"
+        "    import subprocess\n"
+        "    import sys\n"
+        "\n"
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",\n'
+        f'                    f"synthbook @ git+{{REPOSITORY}}@{branch}"], check=True)'
+    )
+
+
+def _learner_links(root: Path, stem: str) -> str:
+    """Markdown links to the learner notebook: GitHub, Binder, Colab (``_config.yml``)."""
+    config = _config(root)
     repo = (config.get("repository") or {}).get("url", "").rstrip("/")
     branch = (config.get("repository") or {}).get("branch", "main")
     binder = (config.get("launch_buttons") or {}).get("binderhub_url", "").rstrip("/")
@@ -436,13 +470,15 @@ def _learner_links(root: Path, stem: str) -> str:
     if not repo.startswith("https://github.com/"):
         return f"The learner notebook is `{notebook}` in the repository."
     parts = [f"[the learner notebook on GitHub]({repo}/blob/{branch}/{notebook})"]
+    slug = repo.removeprefix("https://github.com/")
     if binder:
-        slug = repo.removeprefix("https://github.com/")
         url = f"{binder}/v2/gh/{slug}/{branch}?urlpath=lab/tree/{notebook}"
         parts.append(f"[run it on Binder]({url})")
+    colab = f"https://colab.research.google.com/github/{slug}/blob/{branch}/{notebook}"
+    parts.append(f"[open it in Colab]({colab})")
     return (
         "```{tip}\nTry the tasks before opening a solution: "
-        + " or ".join(parts)
+        + (", ".join(parts[:-1]) + " or " + parts[-1] if len(parts) > 1 else parts[0])
         + ". Each task has a check cell that tells you whether your answer is right.\n```"
     )
 
@@ -460,7 +496,9 @@ def render(source: Path, root: Path) -> dict[Path, str]:
     rel = source.relative_to(root).as_posix()
     return {
         SOLUTION_DIR / f"{stem}.ipynb": notebook_json(solution_notebook(nb, rel)),
-        LEARNER_DIR / f"{stem}.ipynb": notebook_json(learner_notebook(nb, rel)),
+        LEARNER_DIR / f"{stem}.ipynb": notebook_json(
+            learner_notebook(nb, rel, first=install_cell(root))
+        ),
         PAGE_DIR / f"{stem}.md": book_page(nb, stem, rel, _learner_links(root, stem)),
     }
 

@@ -10,12 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from synthbook.tools.bench.browser import bench_browser
+from synthbook.tools.bench.build import bench_build
+from synthbook.tools.bench.classroom import bench_classroom
 from synthbook.tools.bench.gan import bench_gan
+from synthbook.tools.bench.memory import bench_memory
 from synthbook.tools.bench.privacy import bench_privacy
 from synthbook.tools.bench.tails import bench_tails
 
 BENCHMARKS: dict[str, Callable[..., Any]] = {
+    "browser": bench_browser,
+    "build": bench_build,
+    "classroom": bench_classroom,
     "gan": bench_gan,
+    "memory": bench_memory,
     "tails": bench_tails,
     "privacy": bench_privacy,
 }

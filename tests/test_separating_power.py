@@ -1,4 +1,10 @@
-"""Decision boundaries that move: constructed cases whose answer is known."""
+"""Decision boundaries that move: constructed cases whose answer is known.
+
+The experiment with its controls and the static panel are tested in
+``test_separating_power_controls.py``.
+"""
+
+import copy
 
 import matplotlib
 
@@ -160,15 +166,15 @@ def test_blend_plan_alternates_requests() -> None:
     ("digits", "message"),
     [
         ((4, 4), "same class twice"),
-        ((4, 10), "unknown digit"),
-        ((-1, 3), "unknown digit"),
+        ((4, 10), "digit 0 to 9, got 10"),
+        ((-1, 3), "digit 0 to 9, got -1"),
         ((4,), "two or three"),
         ((1, 2, 3, 4), "two or three"),
-        (("a", 3), "whole numbers"),
+        (("a", 3), "as a number"),
     ],
 )
 def test_bad_digits_raise(digits, message) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((TypeError, ValueError), match=message):
         B.check_digits(digits)
 
 
@@ -219,7 +225,30 @@ def test_render_is_pure_and_has_alt_text(problem) -> None:
     grid = B.small_multiples(
         problem, pool_near_c(), amounts=(0, 50), rules=("conditioning",), resolution=40
     )
-    assert len(grid.axes) == 2
+    # Two panels and one strip for the figure's provenance tag.
+    assert len(grid.axes) == 3
+    assert "REAL AND SYNTHETIC DIGITS" in texts(grid)
+    plt.close("all")
+
+
+def texts(fig: plt.Figure) -> str:
+    return " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
+
+
+def test_every_regions_plot_says_what_it_shows(problem) -> None:
+    real_only = B.render_boundary(problem, None, amount=0, resolution=30)
+    assert texts(real_only).split() == ["REAL", "DIGITS", "REAL", "DIGITS"]
+    added_real = B.points_pool(
+        np.random.default_rng(4).normal((-2, 0), 1.0, (30, 2)), np.full(30, A)
+    )
+    fig = B.render_boundary(problem, added_real, amount=30, resolution=30)
+    assert "SYNTHETIC" not in texts(fig)
+    assert "30 real digits" in fig.synthbook_alt
+    fig = B.render_boundary(problem, pool_near_c(), amount=30, resolution=30)
+    assert "REAL AND SYNTHETIC DIGITS" in texts(fig)
+    assert B.shows(False, None, True, "synthetic") == "synthetic"
+    assert B.shows(False, np.array([True]), True, "synthetic") == "mixed"
+    assert B.shows(True, None, True, "real") == "real"
     plt.close("all")
 
 
@@ -262,7 +291,7 @@ def test_swept_region_counts_points_that_changed(problem) -> None:
     ("argv", "message"),
     [
         (["--pair", "4", "4"], "same class twice"),
-        (["--pair", "4", "12"], "unknown digit"),
+        (["--pair", "4", "12"], "digit 0 to 9, got 12"),
         (["--amount", "-3"], "0 or more"),
         (["--rule", "vibes"], "unknown labelling rule"),
         (["--oddness", "0.9"], "oddness"),
@@ -300,3 +329,104 @@ def test_make_pool_with_an_untrained_generator() -> None:
     assert set(np.unique(pool.labels["nearest"])) <= {4, 9}
     result = B.run_condition(view, pool, amount=40, rule="judge")
     assert result.amount == 40
+
+
+# ------------------------------------------- adding real points: the expected move
+
+
+def bayes_crossing(n_first: int, n_second: int, distance: float = 4.0) -> float:
+    """Closed form: where the Bayes boundary of two unit Gaussians crosses the segment.
+
+    With means ``distance`` apart and equal unit covariance, the boundary sits
+    ``log(n_first / n_second) / distance`` past the midpoint toward the second
+    mean; as a fraction of the segment from the first mean to the second.
+    """
+    return 0.5 + np.log(n_first / n_second) / distance**2
+
+
+@pytest.fixture(scope="module")
+def large() -> B.BoundaryProblem:
+    rng = np.random.default_rng(10)
+    train = np.concatenate(
+        [rng.normal((-2, 0), 1.0, (2000, 2)), rng.normal((2, 0), 1.0, (2000, 2))]
+    )
+    test = np.concatenate(
+        [rng.normal((-2, 0), 1.0, (500, 2)), rng.normal((2, 0), 1.0, (500, 2))]
+    )
+    labels = np.repeat([A, C], 2000)
+    return B.BoundaryProblem.from_points(
+        (A, C), train, labels, test, np.repeat([A, C], 500)
+    )
+
+
+def test_new_real_points_of_one_class_move_the_line_as_the_closed_form_says(
+    large,
+) -> None:
+    extra = np.random.default_rng(11).normal((-2, 0), 1.0, (2000, 2))
+    shift = B.run_condition(
+        large, B.points_pool(extra, np.full(2000, A)), amount=2000
+    ).shift
+    assert shift.crossing_before == pytest.approx(bayes_crossing(1, 1), abs=0.012)
+    assert shift.crossing_after == pytest.approx(bayes_crossing(2, 1), abs=0.012)
+    # Only C points can change label, and only to A.
+    assert set(shift.flip_counts()) <= {(C, A)} and shift.flipped.any()
+
+
+def test_copies_of_one_class_move_it_the_same_way(large) -> None:
+    pool = B.oversampled_pool(large.train_xy, large.train_y, A, size=2000, seed=3)
+    # Copies are training points of A, not new ones.
+    train_a = {tuple(p) for p in large.train_xy[large.train_y == A]}
+    assert all(tuple(p) in train_a for p in pool.xy)
+    assert pool.provenance == "real" and np.all(pool.labels_for("judge") == A)
+    shift = B.run_condition(large, pool, amount=2000).shift
+    assert shift.crossing_after == pytest.approx(bayes_crossing(2, 1), abs=0.012)
+
+
+def test_a_balanced_addition_leaves_the_line_in_place(large) -> None:
+    rng = np.random.default_rng(12)
+    extra = np.concatenate(
+        [rng.normal((-2, 0), 1.0, (1000, 2)), rng.normal((2, 0), 1.0, (1000, 2))]
+    )
+    pool = B.points_pool(extra, np.repeat([A, C], 1000))
+    shift = B.run_condition(large, pool, amount=2000).shift
+    assert abs(shift.crossing_after - shift.crossing_before) < 0.012
+
+
+def test_auc_ignores_a_sliding_line_and_matches_pair_counting(problem) -> None:
+    clf = B.fit_classifier(problem.train_xy, problem.train_y)
+    score = clf.decision_function(problem.test_xy)
+    first = score[problem.test_y == A]
+    second = score[problem.test_y == C]
+    # Mann-Whitney: the share of (A, C) pairs that the score orders correctly.
+    pairs = (second[:, None] > first[None, :]) + 0.5 * (second[:, None] == first)
+    assert B.separation_auc(clf, problem.test_xy, problem.test_y) == pytest.approx(
+        pairs.mean()
+    )
+    slid = copy.deepcopy(clf)
+    slid.intercept_ = clf.intercept_ + 2.0
+    assert slid.score(problem.test_xy, problem.test_y) < clf.score(
+        problem.test_xy, problem.test_y
+    )
+    assert B.separation_auc(slid, problem.test_xy, problem.test_y) == pytest.approx(
+        B.separation_auc(clf, problem.test_xy, problem.test_y)
+    )
+
+
+def test_nan_points_are_refused(problem) -> None:
+    bad = problem.train_xy.copy()
+    bad[3, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        B.fit_classifier(bad, problem.train_y)
+    with pytest.raises(ValueError, match="NaN"):
+        B.points_pool(bad, problem.train_y)
+    with pytest.raises(ValueError, match="NaN"):
+        B.BoundaryProblem.from_points(
+            (A, C), bad, problem.train_y, problem.test_xy, problem.test_y
+        )
+
+
+def test_with_train_keeps_the_view_and_the_test_points(problem) -> None:
+    rows = np.arange(0, len(problem.train_y), 2)
+    half = problem.with_train(rows)
+    assert np.array_equal(half.train_xy, problem.train_xy[rows])
+    assert half.test_xy is problem.test_xy and half.digits == problem.digits

@@ -1,242 +1,31 @@
-"""How good are generated digits, and for what? Classifiers and distances.
+"""How good are generated digits, and for what? Scores and distances.
 
-- :func:`train_classifier`: a small, seeded digit classifier (CNN or MLP) used
-  as the *judge*, for GAN-train, and by later chapters on augmented data.
-- :func:`load_or_train_judge`: the judge, trained on the real ``judge`` split
-  that no generator sees, and cached.
-- GAN-test and GAN-train (Shmelkov et al. 2018), the Fréchet distance in the
-  judge's feature space (after Heusel et al. 2017) with its real-vs-real
-  floor, k-NN precision and recall (Kynkäänniemi et al. 2019), and
-  nearest-neighbour distances to the training set.
+GAN-test and GAN-train (Shmelkov et al. 2018), the Fréchet distance in the
+judge's feature space (after Heusel et al. 2017) with its real-vs-real floor,
+k-NN precision and recall (Kynkäänniemi et al. 2019), and nearest-neighbour
+distances to the training set.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from synthbook.cache import cache_dir, load_or_none, make_key, save_checked
+from synthbook import gan, validate
 from synthbook.data import MnistData, Splits
+from synthbook.metrics.classifiers import (
+    Classifier,
+    accuracy,
+    load_or_train_classifier,
+    train_classifier,
+)
 
-CLASSIFIER_ARCHES = ("cnn", "mlp")
-#: Augmentation of the judge's training digits (pixels of random shift).
-JUDGE_MAX_SHIFT = 2
 #: Epochs of the GAN-train classifier (and of its real-data twin).
 GAN_TRAIN_EPOCHS = 8
-_CODE_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
-
-
-class Classifier(nn.Module):
-    """A small digit classifier with a feature layer for distances."""
-
-    def __init__(self, arch: str = "cnn", width: int = 128) -> None:
-        super().__init__()
-        if arch not in CLASSIFIER_ARCHES:
-            raise ValueError(
-                f"unknown classifier arch {arch!r}: use one of {CLASSIFIER_ARCHES}"
-            )
-        self.arch = arch
-        self.width = width
-        if arch == "cnn":
-            self.body = nn.Sequential(
-                nn.Conv2d(1, 16, 3, padding=1),
-                nn.ReLU(),
-                nn.MaxPool2d(2),
-                nn.Conv2d(16, 32, 3, padding=1),
-                nn.ReLU(),
-                nn.MaxPool2d(2),
-                nn.Flatten(),
-                nn.Linear(32 * 7 * 7, width),
-                nn.ReLU(),
-            )
-        else:
-            self.body = nn.Sequential(
-                nn.Flatten(),
-                nn.Linear(784, 2 * width),
-                nn.ReLU(),
-                nn.Linear(2 * width, width),
-                nn.ReLU(),
-            )
-        self.head = nn.Linear(width, 10)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """Return class logits for ``(N, 28, 28)`` images in ``[0, 1]``."""
-        return self.head(self.body(images.view(-1, 1, 28, 28)))
-
-    @torch.no_grad()
-    def features(self, images: torch.Tensor, batch: int = 1000) -> np.ndarray:
-        """Penultimate-layer activations, ``(N, width)``."""
-        self.eval()
-        parts = [
-            self.body(images[i : i + batch].view(-1, 1, 28, 28))
-            for i in range(0, len(images), batch)
-        ]
-        return (
-            torch.cat(parts).numpy().astype(np.float64)
-            if parts
-            else np.zeros((0, self.width))
-        )
-
-    @torch.no_grad()
-    def predict_proba(self, images: torch.Tensor, batch: int = 1000) -> np.ndarray:
-        """Class probabilities, ``(N, 10)``."""
-        self.eval()
-        parts = [
-            F.softmax(self(images[i : i + batch]), dim=1)
-            for i in range(0, len(images), batch)
-        ]
-        return torch.cat(parts).numpy() if parts else np.zeros((0, 10))
-
-    def predict(self, images: torch.Tensor) -> np.ndarray:
-        """Predicted digits, ``(N,)``."""
-        return self.predict_proba(images).argmax(axis=1)
-
-
-def _shift_batch(x: torch.Tensor, max_shift: int, rng: torch.Generator) -> torch.Tensor:
-    """Translate each image by up to ``max_shift`` pixels (zero fill), seeded."""
-    padded = F.pad(x, (max_shift,) * 4)
-    offsets = torch.randint(0, 2 * max_shift + 1, (len(x), 2), generator=rng)
-    return torch.stack(
-        [padded[i, r : r + 28, c : c + 28] for i, (r, c) in enumerate(offsets.tolist())]
-    )
-
-
-def train_classifier(
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    *,
-    arch: str = "cnn",
-    epochs: int = 8,
-    seed: int = 0,
-    batch_size: int = 64,
-    lr: float = 2e-3,
-    width: int = 128,
-    max_shift: int = 0,
-) -> Classifier:
-    """Train a digit classifier with Adam; seeded and deterministic on a CPU.
-
-    General enough for every chapter: pass any mix of real and synthetic
-    digits. The result has ``predict``, ``predict_proba`` and ``features``.
-
-    Parameters
-    ----------
-    images : torch.Tensor
-        ``(N, 28, 28)`` in ``[0, 1]``.
-    labels : torch.Tensor
-        ``(N,)`` digits.
-    arch : {"cnn", "mlp"}
-        A two-layer CNN (better) or an MLP (about twice as fast).
-    epochs : int, default 8
-        Passes over the data.
-    seed : int, default 0
-        Seeds the weights, the batch order and the augmentation.
-    batch_size, lr, width : int, float, int
-        Mini-batch size, Adam learning rate, feature width.
-    max_shift : int, default 0
-        Randomly translate training images by up to this many pixels (data
-        augmentation; 0 turns it off).
-
-    Returns
-    -------
-    Classifier
-        In eval mode.
-    """
-    if len(images) != len(labels):
-        raise ValueError(
-            f"{len(images)} images but {len(labels)} labels: give one label per image"
-        )
-    if len(images) == 0:
-        raise ValueError("cannot train a classifier on no images")
-    if epochs < 1:
-        raise ValueError(f"epochs must be at least 1, got {epochs}")
-    if max_shift < 0:
-        raise ValueError(f"max_shift must be >= 0, got {max_shift}")
-    y = torch.as_tensor(
-        np.asarray(labels) if not torch.is_tensor(labels) else labels
-    ).long()
-    if int(y.min()) < 0 or int(y.max()) > 9:
-        raise ValueError("labels must be digits 0 to 9")
-    torch.manual_seed(seed)
-    model = Classifier(arch, width)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    rng = torch.Generator().manual_seed(seed)
-    x = torch.as_tensor(images).reshape(-1, 28, 28).float()
-    model.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(x), generator=rng)
-        for start in range(0, len(x), batch_size):
-            idx = order[start : start + batch_size]
-            batch = _shift_batch(x[idx], max_shift, rng) if max_shift else x[idx]
-            loss = F.cross_entropy(model(batch), y[idx])
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-    model.eval()
-    return model
-
-
-def accuracy(model: Classifier, data: MnistData) -> float:
-    """Share of ``data`` the model labels correctly."""
-    return float((model.predict(data.images) == data.labels.numpy()).mean())
-
-
-def load_or_train_classifier(
-    data: MnistData, *, seed: int = 0, folder: str = "classifiers", **settings: Any
-) -> Classifier:
-    """Train :func:`train_classifier` on ``data``, or read the result from the cache.
-
-    The key covers the data's fingerprint, the seed, the settings, torch's
-    thread count and this module's code. A damaged entry is rebuilt.
-
-    Parameters
-    ----------
-    data : MnistData
-        Training images and labels.
-    seed : int, default 0
-    folder : str, default "classifiers"
-        Sub-folder of the cache.
-    **settings
-        Passed on to :func:`train_classifier` (``epochs``, ``arch``, ...).
-    """
-    key = make_key(
-        data=data.fingerprint(),
-        seed=seed,
-        settings=settings,
-        threads=torch.get_num_threads(),
-        code=_CODE_VERSION,
-    )
-    path = cache_dir(folder) / f"classifier-{key}.pt"
-    state = load_or_none(path)
-    if state is not None:
-        model = Classifier(settings.get("arch", "cnn"), settings.get("width", 128))
-        model.load_state_dict(state)
-        return model.eval()
-    model = train_classifier(data.images, data.labels, seed=seed, **settings)
-    save_checked(path, model.state_dict())
-    return model
-
-
-def load_or_train_judge(
-    judge_data: MnistData, *, seed: int = 0, epochs: int = 15
-) -> Classifier:
-    """Return the judge classifier for this data, from the cache if it is there.
-
-    The judge is trained only on ``judge_data`` (the book's judge split), which
-    no generator ever sees, so it cannot reward a generator for memorising.
-    Small random shifts of its training digits make it a fairer judge of
-    digits that are not centred exactly as MNIST's are.
-    """
-    return load_or_train_classifier(
-        judge_data, seed=seed, folder="judge", epochs=epochs, max_shift=JUDGE_MAX_SHIFT
-    )
 
 
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
@@ -246,6 +35,8 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     root's tiny imaginary parts from round-off are dropped.
     """
     a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    validate.check_finite("features_a", a)
+    validate.check_finite("features_b", b)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
         raise ValueError(
             f"feature sets must be 2-D of equal width, got {a.shape} and {b.shape}"
@@ -279,8 +70,11 @@ def knn_precision_recall(
     of balls around each real point reaching its k-th nearest real neighbour).
     Recall: the same with the roles swapped.
     """
+    k = validate.check_count("k", k, minimum=1)
     real = np.asarray(real_features, np.float64)
     fake = np.asarray(fake_features, np.float64)
+    validate.check_finite("real_features", real)
+    validate.check_finite("fake_features", fake)
     if min(len(real), len(fake)) <= k:
         raise ValueError(f"each set needs more than k={k} points")
 
@@ -369,9 +163,7 @@ class _Sampled:
 def _class_conditional_samples(
     generator: nn.Module, per_class: int, seed: int
 ) -> _Sampled:
-    from synthbook import gan
-
-    labels = torch.arange(10).repeat_interleave(per_class)
+    labels = gan.class_labels(per_class)
     return _Sampled(gan.generate(generator, labels, seed=seed), labels)
 
 
