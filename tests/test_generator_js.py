@@ -242,7 +242,13 @@ def test_export_refuses_what_the_browser_cannot_run() -> None:
     model.body = nn.Sequential(*model.body[:-1], nn.Softmax(dim=1))
     with pytest.raises(ValueError, match="Softmax"):
         export.fold_generator(model)
-    conv = gan.Generator(gan.GANConfig(arch="conv"))
+    conv = _generator(7)  # a convolution where the browser expects a linear layer
+    conv.body = nn.Sequential(
+        nn.Linear(2 * conv.latent_dim, 784),
+        nn.Unflatten(1, (1, 28, 28)),
+        nn.Conv2d(1, 1, 3, padding=1),
+        nn.Tanh(),
+    )
     with pytest.raises(ValueError, match="cannot run in the browser|must follow"):
         export.fold_generator(conv)
 

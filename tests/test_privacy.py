@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -56,6 +57,14 @@ def test_bad_training_calls(small_data: MnistData) -> None:
         )
     with pytest.raises(ValueError, match="sample_rate"):
         differential_privacy.noise_multiplier_for(budget, sample_rate=1.0, steps=10)
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
+        differential_privacy.train_dp_gan(small_data, budget, TINY, steps=math.inf)
+    poisoned = MnistData(
+        small_data.images.clone(), small_data.labels, small_data.source
+    )
+    poisoned.images[3, 10, 10] = math.inf  # edited after MnistData checked it
+    with pytest.raises(ValueError, match="data.images holds 1 NaN or infinite"):
+        differential_privacy.train_dp_gan(poisoned, budget, TINY, steps=5)
 
 
 def test_less_epsilon_needs_more_noise() -> None:
@@ -84,63 +93,63 @@ def test_training_spends_the_budget_and_is_deterministic(small_data: MnistData) 
     assert 1.8 < first.epsilon <= 2.0 + 1e-6
     assert first.sample_rate == pytest.approx(16 / 300)
     assert first.gan.steps == 20 and len(first.gan.history["d_loss"]) == 20
-    for a, b in zip(
-        first.gan.generator.state_dict().values(),
-        again.gan.generator.state_dict().values(),
-        strict=True,
-    ):
-        assert torch.equal(a, b)
+    for model in ("generator", "discriminator"):
+        for a, b in zip(
+            getattr(first.gan, model).state_dict().values(),
+            getattr(again.gan, model).state_dict().values(),
+            strict=True,
+        ):
+            assert torch.equal(a, b)
     images = gan.generate(first.gan.generator, torch.arange(10), seed=0)
     assert images.shape == (10, 28, 28) and torch.isfinite(images).all()
     assert "epsilon 2.00" in str(first) or "epsilon 1.9" in str(first)
 
 
-def _clipped_update(data: MnistData, clip: float) -> torch.Tensor:
-    """The discriminator's summed gradient for one DP step with no noise, flattened."""
-    from opacus.grad_sample import GradSampleModuleFastGradientClipping
-    from opacus.optimizers import DPOptimizerFastGradientClipping
+def test_dp_training_uses_the_shared_loop(small_data: MnistData) -> None:
+    # Film and snapshots come from gan.train_gan's loop, not a copy of it.
+    trained = differential_privacy.train_dp_gan(
+        small_data,
+        differential_privacy.DPSettings(4.0),
+        replace(TINY, film_every=10),
+        steps=20,
+        progress=False,
+    )
+    assert [f["step"] for f in trained.gan.history["film"]] == [0, 10, 20]
+    assert [s for s, _ in trained.gan.snapshots] == [0, 5, 10, 15, 20]
+    # Opacus's hooks are gone: the discriminator is a plain module again.
+    disc = trained.gan.discriminator
+    assert type(disc) is gan.Discriminator and not disc._forward_hooks
+    score, _ = disc(small_data.images[:4], small_data.labels[:4])
+    assert score.shape == (4,)
 
+
+def _clipped_sum(data: MnistData, clip: float) -> torch.Tensor:
+    """The discriminator's summed clipped gradient for one DP-SGD step, no noise."""
     torch.manual_seed(0)
     generator, discriminator = gan.build_models(TINY)
-    start = [p.detach().clone() for p in discriminator.parameters()]
-    private_d = GradSampleModuleFastGradientClipping(
-        discriminator, loss_reduction="sum", max_grad_norm=clip, use_ghost_clipping=True
-    )
-    # Plain SGD with learning rate 1 and no noise: the update is minus the clipped sum.
-    opt_d = DPOptimizerFastGradientClipping(
-        torch.optim.SGD(private_d.parameters(), lr=1.0),
+    update = differential_privacy.DPSGDUpdate(
+        differential_privacy.DPSettings(1.0, max_grad_norm=clip),
         noise_multiplier=0.0,
-        max_grad_norm=clip,
-        expected_batch_size=TINY.batch_size,
-        loss_reduction="sum",
+        sample_rate=0.4,
     )
-    opt_g = torch.optim.SGD(generator.parameters(), lr=0.0)
-    real = data.images.view(-1, 1, 28, 28) * 2 - 1
-    differential_privacy._dp_step(
-        generator,
-        private_d,
-        opt_g,
-        opt_d,
-        real,
-        data.labels,
-        0.4,
-        TINY,
-        torch.Generator().manual_seed(0),
-    )
-    return torch.cat(
-        [
-            (s - p.detach()).flatten()
-            for s, p in zip(start, discriminator.parameters(), strict=True)
-        ]
-    )
+    rng = torch.Generator().manual_seed(0)
+    update.start(discriminator, data, TINY, rng)
+    real, labels, fake_labels = update.batch()
+    z = torch.randn(len(fake_labels), TINY.latent_dim, generator=rng)
+    fake = gan.to_unit_range(generator(z, fake_labels)).detach()
+    update.step(real, labels, fake, fake_labels)
+    # With no noise, the gradient the optimiser used is the sum of clipped rows.
+    summed = torch.cat([p.grad.flatten() for p in discriminator.parameters()])
+    update.finish()
+    return summed
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_one_image_moves_the_discriminator_at_most_twice_the_clipping_norm(
     small_data: MnistData,
 ) -> None:
-    # Neighbouring data sets: the same 40 images, except that one (in the batch) is replaced.
-    # Poisson sampling picks the same rows of both (same seed), so the two
+    # Neighbouring data sets: the same 40 images, except that one (in the batch) is
+    # replaced. Poisson sampling picks the same rows of both (same seed), so the two
     # updates differ by the clipped gradients of the swapped image alone.
     chosen = (torch.rand(40, generator=torch.Generator().manual_seed(0)) < 0.4).numpy()
     swapped = int(np.flatnonzero(chosen)[0])  # an image that is in the batch
@@ -149,12 +158,12 @@ def test_one_image_moves_the_discriminator_at_most_twice_the_clipping_norm(
     other_rows[swapped] = 100
     other = small_data.subset(other_rows)
     clip = 0.05
-    update = _clipped_update(data, clip)
-    neighbour = _clipped_update(other, clip)
+    update = _clipped_sum(data, clip)
+    neighbour = _clipped_sum(other, clip)
     assert update.norm() > 2 * clip  # clipping leaves a non-trivial update ...
     assert (
-        update - neighbour
-    ).norm() <= 2 * clip + 1e-6  # ... that one image barely moves
+        0 < (update - neighbour).norm() <= 2 * clip + 1e-6
+    )  # ... one image barely moves
 
 
 def test_cache_returns_the_same_model(small_data: MnistData) -> None:

@@ -31,9 +31,7 @@ BOOK = Path(__file__).resolve().parents[1] / "book"
 #: Chapters whose owners are still replacing typed numbers with glued ones
 #: (issue 14, section 3). Their test is expected to fail (strict xfail: when one
 #: passes, the test says so). THE COORDINATOR EMPTIES THIS LIST AT MERGE.
-PENDING_GLUE: dict[str, str] = {
-    "what_are_synthetic_data.md": "core-gan: training-set size, steps, scores",
-}
+PENDING_GLUE: dict[str, str] = {}
 
 #: Numbers allowed in one file's prose, each with the reason. Keep it small:
 #: a number here is one that no run of this book decides.

@@ -37,8 +37,7 @@ def gan_test_per_class(
 
 def _hinge_reference(real_score: torch.Tensor, fake_score: torch.Tensor) -> Any:
     """Return the discriminator's loss as the package trains with it (hinge)."""
-    # core-gan makes this loss public (issue 15); until then the private name.
-    return gan._adversarial_losses(gan.GANConfig(loss="hinge"), real_score, fake_score)
+    return gan.adversarial_loss(real_score, fake_score, "hinge")
 
 
 def check_task_1(*, d_hinge_loss: Callable[..., Any], aux_learns_from: Any) -> None:

@@ -182,9 +182,12 @@ def _cmd_train_gan(args: argparse.Namespace) -> int:
     check_seed("--seed", args.seed)
     setup(args.seed)
     splits = book_splits(load_mnist(args.data), seed=args.seed)
-    config = gan.GANConfig(arch=args.arch)
     result = gan.train_gan(
-        splits.train, config, seconds=args.seconds, steps=args.steps, seed=args.seed
+        splits.train,
+        gan.GANConfig(),
+        seconds=args.seconds,
+        steps=args.steps,
+        seed=args.seed,
     )
     if result.steps < 1:
         raise CommandError(
@@ -342,7 +345,6 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"step budget (reproducible), at most {MAX_STEPS:,}",
     )
     train.add_argument("--seed", type=_whole, default=0)
-    train.add_argument("--arch", choices=["mlp", "conv"], default="mlp")
     train.add_argument("--data", choices=["auto", "mnist", "embedded"], default=None)
     train.add_argument("--out", required=True, help="checkpoint file to write")
     train.add_argument("--force", action="store_true", help="replace an existing --out")
