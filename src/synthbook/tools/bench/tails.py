@@ -21,7 +21,6 @@ from __future__ import annotations
 import copy
 import resource
 import time
-from typing import Any
 
 import torch
 
@@ -112,17 +111,16 @@ def _new_one_at_a_time(splits, experiment, generator, seed: int) -> float:
 
 
 def _train_gan_with_snapshots(tail, steps: int, seed: int):
-    snapshots: dict[int, dict[str, torch.Tensor]] = {}
-
-    def keep(step: int, _history: Any, sampler: torch.nn.Module) -> None:
-        if step in CHECKPOINTS:
-            snapshots[step] = copy.deepcopy(sampler.state_dict())
-
     started = time.perf_counter()
     result = gan.train_gan(
-        tail, gan.GANConfig(), steps=steps, seed=seed, progress=False, callback=keep
+        tail,
+        gan.GANConfig(),
+        steps=steps,
+        seed=seed,
+        progress=False,
+        snapshot_steps=[step for step in CHECKPOINTS if step <= steps],
     )
-    return result, snapshots, time.perf_counter() - started
+    return result, dict(result.snapshots), time.perf_counter() - started
 
 
 def _quality_against_steps(result, snapshots, splits, judge, digit: int) -> None:
