@@ -30,7 +30,7 @@ STAMP := .make
 help:
 	@echo "make book    build the HTML book: shared models first, then the chapters"
 	@echo "             two at a time (cached: only what changed runs again)"
-	@echo "make check   lint and the fast unit tests (a few minutes; day to day)"
+	@echo "make check   lint (package and chapter code), fast unit tests (day to day)"
 	@echo "make test    lint, book build, every test incl. exercises and browser (what CI runs)"
 	@echo "make lint-chapters    check the code cells of chapters and exercise sources"
 	@echo "make format-chapters  format them (ruff format and ruff check --fix)"
@@ -102,11 +102,14 @@ book: install assets
 	$(PYTHON) -m synthbook.tools.build
 	@echo "The book is at: file://$(CURDIR)/_build/html/index.html"
 
-lint: install
+# The package, the tests, the answer keys, and the code cells of the chapters and
+# exercise sources (lint-chapters).
+lint: install lint-chapters
 	$(PYTHON) -m ruff format --check src tests exercises/exercise_keys
 	$(PYTHON) -m ruff check src tests exercises/exercise_keys
 
-# The code cells of the chapters and exercise sources (Markdown is not linted).
+# The code cells of the chapters and exercise sources (Markdown is not linted):
+# ruff's format and checks, lines of 88 characters or fewer.
 lint-chapters: install
 	$(PYTHON) -m synthbook.tools.lint
 

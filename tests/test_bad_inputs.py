@@ -590,6 +590,7 @@ def test_exercises_without_jupytext_names_the_extra(
 ) -> None:
     monkeypatch.setitem(sys.modules, "jupytext", None)
     monkeypatch.delitem(sys.modules, "synthbook.tools.exercises", raising=False)
+    monkeypatch.delitem(sys.modules, "synthbook.tools.exercise_pages", raising=False)
     code, err = run_cli(["exercises", "--check"])
     assert code == 2 and "Traceback" not in err
     assert "jupytext" in err and "synthbook[book]" in err

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from synthbook import checks
+from synthbook.tools import exercise_pages as pages
 from synthbook.tools import exercises as ex
 from synthbook.tools.cli import main
 from synthbook.tools.execution import run_notebooks
@@ -79,7 +80,7 @@ def tiny_repo(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def tiny_nb(tiny_repo: Path) -> nbformat.NotebookNode:
-    return ex.read_source(tiny_repo / ex.SOURCE_DIR / "01_tiny.md")
+    return pages.read_source(tiny_repo / ex.SOURCE_DIR / "01_tiny.md")
 
 
 def _tags(cell: nbformat.NotebookNode) -> list[str]:
@@ -159,13 +160,13 @@ def test_generation_is_deterministic(tiny_repo: Path) -> None:
 def test_learner_placeholder_replaces_the_solution(
     tiny_nb: nbformat.NotebookNode,
 ) -> None:
-    learner = ex.learner_notebook(tiny_nb, "src.md")
+    learner = pages.learner_notebook(tiny_nb, "src.md")
     code = [c for c in learner.cells if c.cell_type == "code"]
     placeholder = code[1]
     assert "base * 2" not in placeholder.source
     assert "raise NotImplementedError" in placeholder.source
     assert "# Hint: Multiply by two." in placeholder.source
-    assert _tags(placeholder) == [ex.PLACEHOLDER_TAG, ex.RAISES_TAG]
+    assert _tags(placeholder) == [pages.PLACEHOLDER_TAG, pages.RAISES_TAG]
     with pytest.raises(NotImplementedError, match="Task 1 is not answered yet"):
         exec(placeholder.source, {})  # noqa: S102
 
@@ -173,48 +174,50 @@ def test_learner_placeholder_replaces_the_solution(
 def test_learner_tags_checks_and_keeps_other_cells(
     tiny_nb: nbformat.NotebookNode,
 ) -> None:
-    learner = ex.learner_notebook(tiny_nb)
-    source_cells = list(ex.task_cells(tiny_nb))
+    learner = pages.learner_notebook(tiny_nb)
+    source_cells = list(pages.task_cells(tiny_nb))
     assert len(learner.cells) == len(source_cells)
     for new, old in zip(learner.cells, source_cells, strict=True):
         if old.is_check:
             assert new.source == old.node.source
-            assert _tags(new) == [ex.CHECK_TAG, ex.RAISES_TAG]
+            assert _tags(new) == [pages.CHECK_TAG, pages.RAISES_TAG]
         elif not old.is_solution:
             assert new.source == old.node.source
             assert new.cell_type == old.node.cell_type
-            assert ex.RAISES_TAG not in _tags(new)
+            assert pages.RAISES_TAG not in _tags(new)
     answer = learner.cells[-1]
     assert answer.cell_type == "markdown"
     assert "Because doubling" not in answer.source
     assert "Your answer" in answer.source and "*Hint: Think.*" in answer.source
-    assert ex.RAISES_TAG not in _tags(answer)
+    assert pages.RAISES_TAG not in _tags(answer)
     assert learner.metadata["synthbook"]["version"] == "learner"
 
 
 def test_solution_notebook_keeps_answers_without_hints(
     tiny_nb: nbformat.NotebookNode,
 ) -> None:
-    solution = ex.solution_notebook(tiny_nb)
+    solution = pages.solution_notebook(tiny_nb)
     sources = [c.source for c in solution.cells]
     assert "answer = base * 2" in sources
     assert "Because doubling is what was asked." in sources
     assert not any("HINT" in s for s in sources)
-    assert not any(ex.RAISES_TAG in _tags(c) for c in solution.cells)
+    assert not any(pages.RAISES_TAG in _tags(c) for c in solution.cells)
 
 
 def test_answered_tasks_keep_their_solutions(tiny_nb: nbformat.NotebookNode) -> None:
-    partly = ex.learner_notebook(tiny_nb, answered={1})
+    partly = pages.learner_notebook(tiny_nb, answered={1})
     code = [c for c in partly.cells if c.cell_type == "code"]
     assert code[1].source == "answer = base * 2"
-    assert ex.RAISES_TAG not in _tags(code[2])
+    assert pages.RAISES_TAG not in _tags(code[2])
     assert "Your answer" in partly.cells[-1].source
 
 
 def test_book_page_wraps_tasks_and_hides_solutions(
     tiny_nb: nbformat.NotebookNode,
 ) -> None:
-    page = ex.book_page(tiny_nb, "01_tiny", "exercises/src/01_tiny.md", links="LINKS")
+    page = pages.book_page(
+        tiny_nb, "01_tiny", "exercises/src/01_tiny.md", links="LINKS"
+    )
     assert page.startswith("---\njupytext:")
     assert "% Generated from exercises/src/01_tiny.md" in page
     assert (
@@ -238,21 +241,21 @@ def test_book_page_wraps_tasks_and_hides_solutions(
 def test_cell_metadata_other_than_tags_is_kept(tiny_nb: nbformat.NotebookNode) -> None:
     setup = tiny_nb.cells[1]
     setup.metadata["mystnb"] = {"image": {"alt": "A digit."}}
-    page = ex.book_page(tiny_nb, "01_tiny")
+    page = pages.book_page(tiny_nb, "01_tiny")
     assert "mystnb:" in page and "alt: A digit." in page
-    learner = ex.learner_notebook(tiny_nb)
+    learner = pages.learner_notebook(tiny_nb)
     assert learner.cells[1].metadata["mystnb"] == {"image": {"alt": "A digit."}}
 
 
 def test_split_hint() -> None:
     code = nbformat.v4.new_code_cell("# HINT: one\n# HINT: two\n\nx = 1")
-    assert ex.split_hint(code) == ("one two", "x = 1")
-    assert ex.split_hint(nbformat.v4.new_code_cell("# a comment\nx = 1")) == (
+    assert pages.split_hint(code) == ("one two", "x = 1")
+    assert pages.split_hint(nbformat.v4.new_code_cell("# a comment\nx = 1")) == (
         None,
         "# a comment\nx = 1",
     )
     md = nbformat.v4.new_markdown_cell("<!-- HINT: look\n  closer -->\nText")
-    assert ex.split_hint(md) == ("look closer", "Text")
+    assert pages.split_hint(md) == ("look closer", "Text")
 
 
 @pytest.mark.parametrize(
@@ -278,7 +281,7 @@ def test_malformed_sources_are_rejected(
     path = tmp_path / "01_bad.md"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ValueError, match=message):
-        ex.read_source(path)
+        pages.read_source(path)
 
 
 def test_find_root(tiny_repo: Path) -> None:
@@ -387,12 +390,12 @@ def _exercise_runs(
 ) -> dict[str, tuple[nbformat.NotebookNode, dict]]:
     """The learner and one-task-at-a-time solution runs of one exercise (run once)."""
     if name not in _RUNS:
-        source = ex.read_source(REPO / ex.SOURCE_DIR / name)
+        source = pages.read_source(REPO / ex.SOURCE_DIR / name)
         solution, roles = _one_task_at_a_time(source)
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("SYNTHBOOK_CACHE", str(cache))
             learner_run, solution_run = run_notebooks(
-                [ex.learner_notebook(source), solution],
+                [pages.learner_notebook(source), solution],
                 workers=2,
                 timeout=600,
                 allow_errors=True,
@@ -421,9 +424,9 @@ def test_every_placeholder_raises_in_the_learner_notebook(
     for cell in learner.cells:
         if cell.cell_type != "code":
             continue
-        if ex.PLACEHOLDER_TAG in _tags(cell):
+        if pages.PLACEHOLDER_TAG in _tags(cell):
             assert _errors(cell) == ["NotImplementedError"], cell.source
-        elif ex.RAISES_TAG not in _tags(cell):
+        elif pages.RAISES_TAG not in _tags(cell):
             assert _errors(cell) == [], cell.source
 
 
@@ -450,13 +453,13 @@ def _one_task_at_a_time(
 ) -> tuple[nbformat.NotebookNode, dict]:
     """Every task answered in turn, its solution's names deleted before the next task."""
     cells, roles, task = [], {}, 0
-    for cell in ex.task_cells(source):
+    for cell in pages.task_cells(source):
         if cell.task != task:
             task = cell.task
             cells.append(nbformat.v4.new_code_cell(_FORGET))
         node = copy.deepcopy(cell.node)
         if cell.is_solution and node.cell_type == "code":
-            node.source = ex.split_hint(node)[1]
+            node.source = pages.split_hint(node)[1]
             cells.append(nbformat.v4.new_code_cell(_SNAPSHOT))
             cells.append(node)
             roles[len(cells)] = ("record", task)
@@ -473,7 +476,7 @@ def _one_task_at_a_time(
 def test_each_task_can_be_checked_when_no_other_task_is_answered(
     name: str, model_cache: Path
 ) -> None:
-    source = ex.read_source(REPO / ex.SOURCE_DIR / name)
+    source = pages.read_source(REPO / ex.SOURCE_DIR / name)
     ran, roles = _exercise_runs(name, model_cache)["solution"]
     failing = [c.source for c in ran.cells if c.cell_type == "code" and _errors(c)]
     assert failing[:1] == [], "this cell of the solution fails (set-up or a task)"
@@ -495,7 +498,7 @@ def test_each_task_can_be_checked_when_no_other_task_is_answered(
                 f"task {task}'s solution rebinds {rebound}, which the set-up or an earlier "
                 "cell defined: a learner's later tasks would see its values, not the set-up's"
             )
-    expected = {c.task for c in ex.task_cells(source) if c.is_check}
+    expected = {c.task for c in pages.task_cells(source) if c.is_check}
     assert checked == expected
 
 
@@ -528,7 +531,7 @@ def test_the_one_task_at_a_time_run_catches_dependent_and_clobbering_solutions(
 ) -> None:
     path = tmp_path / "01_dependent.md"
     path.write_text(DEPENDENT, encoding="utf-8")
-    nb, roles = _one_task_at_a_time(ex.read_source(path))
+    nb, roles = _one_task_at_a_time(pages.read_source(path))
     ran = _run(nb)
     by_role = {(role, task): ran.cells[index] for index, (role, task) in roles.items()}
     assert _errors(by_role["check", 1]) == []
@@ -538,7 +541,7 @@ def test_the_one_task_at_a_time_run_catches_dependent_and_clobbering_solutions(
     ]
     fixed = DEPENDENT.replace("triple = answer + base", "triple = 3 * base")
     path.write_text(fixed, encoding="utf-8")
-    nb, roles = _one_task_at_a_time(ex.read_source(path))
+    nb, roles = _one_task_at_a_time(pages.read_source(path))
     ran = _run(nb)
     record = next(ran.cells[i] for i, role in roles.items() if role == ("record", 2))
     assert 'SB-REBOUND:["base"]' in "".join(o.get("text", "") for o in record.outputs)
