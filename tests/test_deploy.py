@@ -33,9 +33,6 @@ def _tool(name: str) -> str | None:
 
 WORKFLOW = REPO / ".github" / "workflows" / "book.yml"
 CONFIG = REPO / "_config.yml"
-# README.md is the coordinator's to edit; this strict xfail is removed once it
-# carries the workflow badge (text in the deploy helper's report).
-README_BADGE_PENDING = True
 
 
 def _workflow() -> dict:
@@ -124,9 +121,6 @@ def test_book_and_workflow_name_the_same_site() -> None:
     assert _pages_url() in WORKFLOW.read_text()
 
 
-@pytest.mark.xfail(
-    README_BADGE_PENDING, strict=True, reason="README.md is edited at merge"
-)
 def test_readme_links_the_published_book_and_its_workflow() -> None:
     readme = (REPO / "README.md").read_text()
     repo = yaml.safe_load(CONFIG.read_text())["repository"]["url"].rstrip("/")

@@ -15,6 +15,7 @@ import argparse
 import math
 import os
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,6 +34,23 @@ MAX_STEPS = 1_000_000  # train-gan: the book uses 2,000
 MAX_SECONDS = 7 * 24 * 3600.0  # a week
 MAX_NOISE_SCALE = 10.0
 _FORCE_HINT = "choose another --out or pass --force to replace it"
+#: One line per benchmark for ``bench --help``, in the order shown. The names are
+#: those of :data:`synthbook.tools.bench.BENCHMARKS` (tests/test_cli_help.py checks
+#: that the two agree); kept here so that ``--help`` does not import the benchmarks.
+BENCHMARK_HELP = {
+    "browser": "the in-browser generator: redraw time in headless Chromium, bytes "
+    "each page loads, parity with Python",
+    "build": "a cold build in temporary folders: each notebook's time and peak "
+    "memory, and the total",
+    "classroom": "learner sessions alone and K at a time: first figure, memory, "
+    "wall time (the figures deploy/values.yaml uses)",
+    "gan": "GAN quality against training steps: the book's recipe, the previous "
+    "one and baselines; cost per step",
+    "memory": "each notebook's peak memory here and with a CPU-only torch (warm cache)",
+    "privacy": "copying statistics, membership-attack AUCs and the DP curve (as "
+    "`belonging`)",
+    "tails": "the variability experiment's cost, old and new, and its paired results",
+}
 
 
 class CommandError(Exception):
@@ -245,6 +263,20 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     )
 
 
+def _benchmark_list(width: int = 79) -> str:
+    """Return the benchmarks with a line on each, for ``bench --help``."""
+    indent = 4 + max(map(len, BENCHMARK_HELP))
+    lines = ["benchmarks:"]
+    for name, text in BENCHMARK_HELP.items():
+        lines += textwrap.wrap(
+            text,
+            width,
+            initial_indent=f"  {name:<{indent - 4}}  ",
+            subsequent_indent=" " * indent,
+        )
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every sub-command."""
     parser = argparse.ArgumentParser(
@@ -368,11 +400,19 @@ def build_parser() -> argparse.ArgumentParser:
     sample.set_defaults(handler=_cmd_sample)
 
     bench = commands.add_parser(
-        "bench", help="print benchmark numbers (gan, tails, privacy)"
+        "bench",
+        help=f"print benchmark numbers ({', '.join(BENCHMARK_HELP)})",
+        description="Run one benchmark and print its numbers. Timings compare\n"
+        "only within one run on one machine, so each runs its baseline alongside.",
+        epilog=_benchmark_list(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    bench.add_argument("name", help="which benchmark: gan, tails or privacy")
+    bench.add_argument("name", metavar="NAME", help="which benchmark (listed below)")
     bench.add_argument(
-        "--seconds", type=_finite, default=None, help="training budget (gan)"
+        "--seconds",
+        type=_finite,
+        default=None,
+        help="a time budget, at least 1 (no benchmark uses one at present)",
     )
     bench.set_defaults(handler=_cmd_bench)
 
