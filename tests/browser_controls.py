@@ -45,8 +45,12 @@ SETTLE_JS = """async () => {
 WATCH_JS = """i => {
     const el = document.querySelector(`[data-sb-test="${i}"]`);
     const panel = el.closest('[data-sb-panel]') || el.closest('.cell_output');
-    const sig = () => Array.from(panel.querySelectorAll('canvas, img')).map(p =>
-        p.tagName === 'CANVAS' ? p.toDataURL() : p.src).join('|');
+    // What the reader perceives: the pictures, their alt texts, and the live
+    // sentence a panel shows under its picture (a menu that changes only the
+    // numbers in that sentence is live; one that changes nothing is not).
+    const sig = () => Array.from(panel.querySelectorAll('canvas, img, [aria-live]'))
+        .map(p => p.tagName === 'CANVAS' ? p.toDataURL() + (p.getAttribute('aria-label') || '')
+            : p.tagName === 'IMG' ? p.src + p.alt : p.textContent).join('|');
     const before = sig();
     let t0 = null;
     window.addEventListener('keydown', () => { t0 = performance.now(); },
@@ -159,7 +163,7 @@ def exercise_controls(
                 report.dead.append(f"{label}: disabled")
             elif None in times:
                 why = (
-                    "picture unchanged"
+                    "picture, alt text and sentence unchanged"
                     if state["pictures"]
                     else "no picture in its panel"
                 )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -127,6 +128,54 @@ def execute_here(
     return with_load_allocations(run) if load_allocations else run
 
 
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+#: Cell tags whose outputs the book does not show (myst-nb removes them).
+HIDDEN_OUTPUT_TAGS = {"remove-output", "remove-cell"}
+_MODEL_REF = re.compile(r"IPY_MODEL_([0-9a-f]+)")
+
+
+def prune_widget_state(nb: NotebookNode) -> int:
+    """Keep only the saved widget models that a shown output displays; return dropped.
+
+    The kernel saves every widget model alive at the end of the run, also
+    those of outputs the book removes (a live-only panel tagged
+    ``remove-output``) and those no output displays. The static page would
+    carry them for nothing, so keep the models reachable from the widget
+    views of shown outputs, following ``IPY_MODEL_`` references; when none is
+    left, drop the saved state (the page then loads no widget JavaScript).
+    """
+    saved = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {})
+    state = saved.get("state")
+    if not state:
+        return 0
+    stack = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if HIDDEN_OUTPUT_TAGS & set(cell.get("metadata", {}).get("tags", [])):
+            continue
+        for output in cell.get("outputs", []):
+            view = output.get("data", {}).get(WIDGET_VIEW)
+            if view and "model_id" in view:
+                stack.append(view["model_id"])
+    keep: set[str] = set()
+    while stack:
+        model = stack.pop()
+        if model in keep or model not in state:
+            continue
+        keep.add(model)
+        stack.extend(_MODEL_REF.findall(json.dumps(state[model].get("state", {}))))
+    dropped = len(state) - len(keep)
+    if keep:
+        saved["state"] = {key: value for key, value in state.items() if key in keep}
+    else:
+        del nb.metadata["widgets"][WIDGET_STATE]
+        if not nb.metadata["widgets"]:
+            del nb.metadata["widgets"]
+    return dropped
+
+
 def _run(
     nb: NotebookNode,
     seconds: float,
@@ -137,6 +186,7 @@ def _run(
     # Resetting the kernel's high-water mark before each cell also resets what
     # getrusage reports, so the exact peak is the larger of the two.
     peak = max(_peak_child_rss_mb(), peaks.running_peak_mb or 0.0)
+    prune_widget_state(nb)
     run = Run(nb, seconds, peak, error, trace, peak_cell=peaks.peak_cell)
     if peaks.cpu_peak_mb is not None and peaks.cuda_file_mb is not None:
         run.cuda_mb, run.cpu_peak_mb = peaks.cuda_file_mb, peaks.cpu_peak_mb

@@ -81,7 +81,10 @@ def panel_frames(
     digit = experiment.rare_digit
     amounts = experiment.resolve_amounts(splits.train)
     by = {(r["seed"], r["strategy"], r["amount"]): r for r in rows}
-    strategies = ["none", runner.REAL, *experiment.strategies]
+    # The first option is shown first: a strategy that adds images, so that
+    # every menu changes the picture from the start ("none" adds nothing at
+    # any amount).
+    strategies = [*experiment.strategies, runner.REAL, "none"]
     controls = [
         ("seed", "seed", [(str(s), s) for s in experiment.seeds]),
         ("strategy", "what is added", [(LABELS[s], s) for s in strategies]),
