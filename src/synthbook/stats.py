@@ -7,10 +7,42 @@ everywhere: an interval that excludes no effect (zero).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+ROW_KEYS = ("seed", "strategy", "amount")
+
+
+def check_rows(rows: Sequence[Any], metric: str) -> list[Mapping[str, Any]]:
+    """Return ``rows`` as a list after checking each is a result row with ``metric``.
+
+    A row is a mapping with ``seed``, ``strategy``, ``amount`` and the metric,
+    as :func:`synthbook.chapters.variability.run_tail_experiment` returns them.
+    """
+    if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Sequence):
+        raise TypeError(
+            f"rows must be a list of result rows (dicts), got {type(rows).__name__}"
+        )
+    if not rows:
+        raise ValueError(
+            "rows: none given; pass the rows the experiment returned "
+            "(for example rows = variability.run_tail_experiment(experiment))"
+        )
+    for index, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise TypeError(
+                f"rows[{index}] must be a result row (a dict with "
+                f"{', '.join(ROW_KEYS)} and {metric!r}), got {row!r}"
+            )
+        missing = [key for key in (*ROW_KEYS, metric) if key not in row]
+        if missing:
+            raise ValueError(
+                f"rows[{index}] has no {', '.join(map(repr, missing))}; "
+                f"metric must be one of the row's keys: {sorted(map(str, row))}"
+            )
+    return list(rows)
 
 
 def mean_interval(values: Sequence[float]) -> tuple[float, float, float]:
@@ -48,7 +80,7 @@ def summarise(
     The interval is mean +/- t(0.975, n-1) * sd / sqrt(n), from Student's t.
     """
     groups: dict[tuple[str, int], list[float]] = {}
-    for row in rows:
+    for row in check_rows(rows, metric):
         groups.setdefault((row["strategy"], row["amount"]), []).append(
             float(row[metric])
         )
@@ -100,6 +132,7 @@ def paired_difference(
     ValueError
         If either condition is missing from ``rows`` for every seed.
     """
+    rows = check_rows(rows, metric)
 
     def by_seed(which: tuple[str, int]) -> dict[int, float]:
         return {

@@ -88,6 +88,14 @@ def sample_latents(
 
 
 def _label_tensor(labels: object, n: int | None) -> torch.Tensor:
+    if isinstance(labels, (str, bytes)):
+        raise TypeError(
+            f"labels must be a digit 0 to 9 (an int such as 3) or several digits, "
+            f"got the string {labels!r}; write {labels!s} without quotes"
+            if isinstance(labels, str) and labels.strip().isdigit()
+            else f"labels must be a digit 0 to 9 or several digits, got the string "
+            f"{labels!r}"
+        )
     if isinstance(labels, bool):
         raise TypeError("labels must be a digit 0 to 9 or several digits, got a bool")
     if isinstance(labels, numbers.Real) and not isinstance(labels, numbers.Integral):
@@ -105,7 +113,8 @@ def _label_tensor(labels: object, n: int | None) -> torch.Tensor:
         return torch.full((count,), digit, dtype=torch.int64)
     if n is not None:
         raise ValueError(
-            "n is only for a single digit; with several labels you get one image each"
+            f"n={n!r} is only for a single digit (labels=3, n=5); with several labels "
+            "or label weights you get one image per label, so leave n out"
         )
     tensor = labels if torch.is_tensor(labels) else torch.as_tensor(np.asarray(labels))
     if tensor.is_floating_point():

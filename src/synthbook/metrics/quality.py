@@ -163,6 +163,7 @@ class _Sampled:
 def _class_conditional_samples(
     generator: nn.Module, per_class: int, seed: int
 ) -> _Sampled:
+    validate.check_count("per_class", per_class, minimum=1)
     labels = gan.class_labels(per_class)
     return _Sampled(gan.generate(generator, labels, seed=seed), labels)
 
