@@ -17,14 +17,24 @@
     // Colour-mode button: its icons carry titles (Light, Dark, System Settings)
     // that do not match the button's name "Color mode" (same axe rule). The
     // icons are decorative inside a named button, so hide them from assistive
-    // technology. Font Awesome swaps each <i> for an <svg>, hence both.
+    // technology and drop their titles. Font Awesome swaps each <i> for an
+    // <svg>, hence both. It reads the <i>'s title when it parses the page and
+    // inserts the <svg> later (next animation frame), so when it parsed first
+    // the <svg> arrives with a <title> child and aria-labelledby pointing at it.
+    // axe takes the button's visible text from that <title> whatever
+    // aria-hidden says ("Light" is not in "Color mode"): remove both too.
     root.querySelectorAll(".theme-switch-button .theme-switch").forEach(function (icon) {
       if (icon.getAttribute("aria-hidden") !== "true") {
         icon.setAttribute("aria-hidden", "true");
       }
-      if (icon.hasAttribute("title")) {
-        icon.removeAttribute("title");
-      }
+      ["title", "aria-labelledby"].forEach(function (name) {
+        if (icon.hasAttribute(name)) {
+          icon.removeAttribute(name);
+        }
+      });
+      icon.querySelectorAll("title").forEach(function (title) {
+        title.remove();
+      });
     });
     // ipywidgets sliders: the draggable handle has role="slider" but no name
     // (axe aria-input-field-name). Name it after the widget's own label.
@@ -42,9 +52,17 @@
     // them in the observer's callback itself: it runs as a microtask, before
     // the browser paints or runs any other script (deferring it to the next
     // animation frame let an axe scan see the unfixed icons now and then).
+    // Attributes too: a script may (re)set a title or label on an element
+    // already in the page. fix() changes only what needs it, so its own edits
+    // end the loop.
     new MutationObserver(function () {
       fix(document);
-    }).observe(document.body, { childList: true, subtree: true });
+    }).observe(document.body, {
+      childList: true,
+      subtree: true,
+      attributes: true,
+      attributeFilter: ["title", "aria-label", "aria-labelledby", "aria-hidden"],
+    });
   }
 
   if (document.readyState === "loading") {

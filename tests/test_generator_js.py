@@ -8,7 +8,9 @@ truncation, shifts, training-film snapshots):
 * end to end: JavaScript against the original float32 generator through
   :func:`synthbook.widgets.render_images`, the picture Python shows, within
   ``PIXEL_MAX_TOL`` for any pixel and ``PIXEL_MEAN_TOL`` on average (pixels in
-  [0, 1]; the difference is int8 quantisation).
+  [0, 1]; the difference is int8 quantisation). The training film's earlier
+  frames travel in 4 bits (export.FILM_INT4_MIN_WEIGHTS): they are held to
+  ``FILM_PIXEL_MEAN_TOL`` on average only.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ NODE = shutil.which("node")
 ARITHMETIC_TOL = 2e-5
 PIXEL_MAX_TOL = 0.05
 PIXEL_MEAN_TOL = 0.004
+# The random generators below saturate more than trained ones (their weights
+# are scaled up): measured here, a 4-bit frame's mean pixel error is about
+# 0.02 (0.007 on the book's trained GAN, see export.FILM_INT4_MIN_WEIGHTS).
+FILM_PIXEL_MEAN_TOL = 0.03
 
 pytestmark = pytest.mark.skipif(
     NODE is None, reason="needs Node.js (apt-get install nodejs)"
@@ -129,7 +135,8 @@ def _compare(tmp_path: Path, snapshots: list[tuple[int, nn.Module]]) -> dict:
     meta, blob = export.export_models(snapshots)
     cases = [_knobs(c, s) for s in range(len(snapshots)) for c in CASES]
     js, info = _run_node(tmp_path, meta, blob, cases)
-    worst = {"arithmetic": 0.0, "max": 0.0, "mean": 0.0}
+    worst = {"arithmetic": 0.0, "max": 0.0, "mean": 0.0, "film_mean": 0.0}
+    film_errors: dict[int, list[float]] = {}
     for case, got in zip(cases, js, strict=True):
         model = snapshots[case["snapshot"]][1]
         knobs = {k: v for k, v in case.items() if k != "snapshot"}
@@ -149,8 +156,14 @@ def _compare(tmp_path: Path, snapshots: list[tuple[int, nn.Module]]) -> dict:
         worst["arithmetic"] = max(
             worst["arithmetic"], float(np.abs(got - same_weights).max())
         )
-        worst["max"] = max(worst["max"], float(np.abs(got - torch_images).max()))
-        worst["mean"] = max(worst["mean"], float(np.abs(got - torch_images).mean()))
+        error = np.abs(got - torch_images)
+        if case["snapshot"] < len(snapshots) - 1:  # a 4-bit film frame
+            film_errors.setdefault(case["snapshot"], []).append(float(error.mean()))
+            continue
+        worst["max"] = max(worst["max"], float(error.max()))
+        worst["mean"] = max(worst["mean"], float(error.mean()))
+    for errors in film_errors.values():  # each frame's mean over every knob
+        worst["film_mean"] = max(worst["film_mean"], float(np.mean(errors)))
     worst["alts"] = info["alts"]
     return worst
 
@@ -175,9 +188,11 @@ def test_js_matches_torch_for_every_film_snapshot_and_leaky_relu(
         (2000, _generator(4, leaky=True)),
     ]
     worst = _compare(tmp_path, snapshots)
+    print(f"\nfilm frames (4-bit): worst mean pixel error {worst['film_mean']:.4f}")
     assert worst["arithmetic"] <= ARITHMETIC_TOL, worst
     assert worst["max"] <= PIXEL_MAX_TOL, worst
     assert worst["mean"] <= PIXEL_MEAN_TOL, worst
+    assert 0 < worst["film_mean"] <= FILM_PIXEL_MEAN_TOL, worst
     assert "after 500 training steps" in worst["alts"][len(CASES)]
 
 

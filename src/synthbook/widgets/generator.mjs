@@ -8,11 +8,12 @@
 //
 // Weights: dense layers exported by synthbook/widgets/export.py (batch norm and
 // the label embedding folded in), int8 with one float32 scale per output row
-// (small layers: float16).
+// (small layers: float16). The training film's earlier frames store their
+// largest layer in 4 bits (two a byte, value + 8, low nibble first), same scales.
 // Noise: the float16 bank exported with them; truncation is the same
 // deterministic transform as export.truncate.
 
-export const FORMAT = 2;
+export const FORMAT = 3;
 const SAMPLES = 8;
 const SIDE = 28;
 const PAD = 2;
@@ -58,6 +59,17 @@ export function decode(meta, data) {
   return { latent: meta.latent_dim, models: models, bank: bank, meta: meta, buffer: buffer };
 }
 
+// 4-bit weights (export._pack4): two a byte, value + 8, the first in the low nibble.
+function unpack4(buffer, offset, count) {
+  const packed = new Uint8Array(buffer, offset, (count + 1) >> 1);
+  const q = new Int8Array(count);
+  for (let i = 0; i < count; i++) {
+    const byte = packed[i >> 1];
+    q[i] = (i & 1 ? byte >> 4 : byte & 15) - 8;
+  }
+  return q;
+}
+
 function layersOf(bundle, index) {
   const model = bundle.models[index];
   if (!model.layers) {
@@ -67,7 +79,9 @@ function layersOf(bundle, index) {
         const half = new DataView(bundle.buffer, e.w, 2 * w.length);
         for (let i = 0; i < w.length; i++) w[i] = halfToFloat(half.getUint16(2 * i, true));
       } else {
-        const q = new Int8Array(bundle.buffer, e.q, e.rows * e.cols);
+        if (e.dtype !== "int8" && e.dtype !== "int4") throw new Error("unknown weights dtype " + e.dtype);
+        const q = e.dtype === "int4" ? unpack4(bundle.buffer, e.q, e.rows * e.cols)
+          : new Int8Array(bundle.buffer, e.q, e.rows * e.cols);
         const scale = new Float32Array(bundle.buffer, e.scale, e.rows);
         for (let r = 0; r < e.rows; r++) {
           const s = scale[r];

@@ -5,7 +5,7 @@
 * the median time to redraw the panel (eight digits: noise, forward pass,
   canvas) over 100 moves of its knobs, in headless Chromium, for the book's
   generator (the goal is 16 ms, one frame, on two CPU cores);
-* the size of the export (int8 weights, noise bank) and, for every chapter page
+* the size of the export (int8 weights, 4-bit film frames, noise bank) and, for every chapter page
   of a built book (``_build/html`` or ``SYNTHBOOK_SITE``), the bytes of
   JavaScript and of inline data (widget state, precomputed panels) it loads;
 * how far the browser's pictures are from torch's on the same knobs.
@@ -164,8 +164,8 @@ def bench_browser(seed: int = 0, site: str | None = None) -> dict[str, Any]:
     meta, blob = export.export_models(models)
     n_params = sum(m["rows"] * (m["cols"] + 1) for m in meta["models"][-1]["layers"])
     print(
-        f"export: {len(models)} generator(s) of {n_params:,} weights (int8 rows; the "
-        "small first layer float16), "
+        f"export: {len(models)} generator(s) of {n_params:,} weights (int8 rows, the "
+        "small first layer float16; earlier film frames' last layer 4-bit), "
         f"{len(blob):,} bytes; {len(base64.b64encode(blob)):,} as base64 in a page"
     )
     out: dict[str, Any] = {"export_bytes": len(blob)}
