@@ -68,7 +68,9 @@ Tools: authoring and teaching, never imported at runtime
 - :mod:`synthbook.tools.memory`: a kernel's peak memory and its CUDA part.
 - :mod:`synthbook.tools.sessions`: learner sessions, and warming a cache.
 - :mod:`synthbook.tools.exercises`: learner and solution notebooks and book
-  pages from one source.
+  pages from one source: finds the sources, writes the files, checks drift.
+- :mod:`synthbook.tools.exercise_pages`: builds the three versions of one
+  exercise (solution, learner notebook, book page) in memory.
 - :mod:`synthbook.tools.lint`: ruff on the chapters' code cells.
 - :mod:`synthbook.tools.checkpoints`: checkpoints and samples for the command
   line.
