@@ -4,7 +4,8 @@ The workflow (.github/workflows/book.yml) is linted with actionlint and read for
 what it must do: run `.ci/run` on pushes and pull requests, cache the model and
 execution caches, and publish `_build/html` from `main` only. The Helm values of
 deploy/ pass yamllint and carry the memory and CPU that `bench classroom`
-measured (deploy/classroom.json).
+measured (src/synthbook/tools/bench/classroom.json), the memory sized from the
+sessions' peaks with a CPU-only torch, as learners' sessions run.
 """
 
 from __future__ import annotations
@@ -173,10 +174,11 @@ def test_helm_resources_are_the_measured_ones() -> None:
         "guarantee": recommended["cpu_guarantee"],
         "limit": recommended["cpu_limit"],
     }
-    # Whatever the rounding: the largest session measured, kernel and server,
-    # fits in the guarantee, and one session alone in the CPU limit.
+    # Whatever the rounding: the largest session measured with a CPU-only torch,
+    # kernel and server, fits in the guarantee, and one session alone in the CPU
+    # limit.
     sessions = [s for s in results["sessions"] if s["error"] is None]
-    largest = max(s["peak_rss_mb"] for s in sessions) + results["server_rss_mb"]
+    largest = max(map(classroom.sizing_peak, sessions)) + results["server_rss_mb"]
     assert (
         largest <= _mb(single["memory"]["guarantee"]) <= _mb(single["memory"]["limit"])
     )
@@ -204,11 +206,27 @@ def test_classroom_measured_every_crowd_without_failures() -> None:
     assert all(f["error"] is None for f in results["first_figure"])
 
 
+def test_classroom_says_how_it_knows_the_cpu_only_peaks() -> None:
+    results = classroom.load_results()
+    build = results["kernel_torch"]
+    # Measured only where the kernels' torch was CPU-only; else derived.
+    assert results["cpu_only_peak"] == ("derived" if build["cuda"] else "measured")
+    for s in results["sessions"]:
+        assert s["cpu_peak_mb"] is not None, s["notebook"]
+        if results["cpu_only_peak"] == "measured":
+            assert s["cpu_peak_mb"] == s["peak_rss_mb"]
+        else:  # the CUDA libraries' part comes off
+            assert 0 < s["cpu_peak_mb"] < s["peak_rss_mb"]
+
+
 def test_recommend_covers_the_largest_session() -> None:
-    def session(at_once: int, peak: float, error: str | None = None) -> dict:
+    def session(
+        at_once: int, peak: float, error: str | None = None, cpu: float | None = None
+    ) -> dict:
         return {
             "at_once": at_once,
             "peak_rss_mb": peak,
+            "cpu_peak_mb": cpu,
             "seconds": 10.0,
             "cpu_seconds": 9.0,
             "error": error,
@@ -218,7 +236,13 @@ def test_recommend_covers_the_largest_session() -> None:
     results = {
         "cpus": 2,
         "server_rss_mb": 100.0,
-        "sessions": [session(1, 700.0), session(4, 910.0), session(4, 5000.0, "died")],
+        "sessions": [
+            session(1, 700.0),
+            session(4, 910.0),
+            session(4, 5000.0, "died"),
+            # A CUDA torch's kernel: sized by its peak with a CPU-only torch.
+            session(2, 1400.0, cpu=850.0),
+        ],
     }
     got = classroom.recommend(results)
     need = 910.0 + 100.0  # the failed session does not count
@@ -226,6 +250,18 @@ def test_recommend_covers_the_largest_session() -> None:
     assert _mb(got["memory_limit"]) >= max(_mb(got["memory_guarantee"]), 1000)
     assert got["cpu_guarantee"] == 0.5  # two cores shared by four sessions
     assert got["cpu_limit"] == 1.0
+    results["sessions"][-1]["cpu_peak_mb"] = 1200.0
+    assert _mb(classroom.recommend(results)["memory_guarantee"]) >= 1300.0
+
+
+def test_kernel_python_names_the_variable_when_it_is_wrong(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv(classroom.CPU_PYTHON, raising=False)
+    assert classroom.kernel_python() == sys.executable
+    monkeypatch.setenv(classroom.CPU_PYTHON, str(tmp_path / "no-python"))
+    with pytest.raises(ValueError, match="SYNTHBOOK_CPU_PYTHON"):
+        classroom.kernel_python()
 
 
 def test_hub_sessions_read_the_prepared_cache() -> None:

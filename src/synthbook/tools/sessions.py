@@ -32,6 +32,8 @@ import yaml
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from synthbook.tools.memory import CellPeaks, cpu_build_peak_mb, load_allocation_mb
+
 #: Parts of the table of contents that hold no chapters.
 NOT_CHAPTERS = ("Exercises", "Back matter")
 #: The exercise notebooks a learner works in, with every answer filled in.
@@ -49,7 +51,14 @@ THREAD_ENV = {
 
 @dataclass(frozen=True)
 class Session:
-    """One notebook executed in a kernel of its own."""
+    """One notebook executed in a kernel of its own.
+
+    ``peak_rss_mb`` is the kernel's peak resident memory, measured exactly.
+    ``cpu_peak_mb`` is its peak with a CPU-only torch: the same figure when the
+    kernel's torch is CPU-only; with a CUDA build (PyPI's wheel), the figure
+    derived by :mod:`synthbook.tools.memory` (which errs about 100 MB high);
+    ``None`` where it could not be measured.
+    """
 
     notebook: str
     at_once: int
@@ -57,6 +66,7 @@ class Session:
     cpu_seconds: float
     peak_rss_mb: float
     error: str | None = None
+    cpu_peak_mb: float | None = None
 
 
 @dataclass(frozen=True)
@@ -87,12 +97,15 @@ def run_session(job: tuple[str, int]) -> Session:
     nb = jupytext.read(path)  # a chapter (MyST Markdown) or an .ipynb
     error = None
     start = time.perf_counter()
+    peaks = CellPeaks()
     with tempfile.TemporaryDirectory(prefix="synthbook-session-") as cwd:
         client = NotebookClient(
             nb,
             timeout=TIMEOUT_S,
             kernel_name="python3",
             resources={"metadata": {"path": cwd}},
+            on_cell_execute=peaks.before_cell,
+            on_cell_executed=peaks.after_cell,
         )
         try:
             client.execute()
@@ -100,15 +113,34 @@ def run_session(job: tuple[str, int]) -> Session:
             error = _error(err)
     seconds = time.perf_counter() - start
     # The worker's only child was the kernel, and it has exited: exact figures.
+    # (Read before the probe below, another child.) Resetting the kernel's
+    # high-water mark before each cell also resets what getrusage reports, so
+    # the exact peak is the larger of the two.
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak = max(_mb(usage.ru_maxrss), peaks.running_peak_mb or 0.0)
     return Session(
         Path(path).stem,
         at_once,
         seconds,
         usage.ru_utime + usage.ru_stime,
-        _mb(usage.ru_maxrss),
+        peak,
         error,
+        _cpu_only_peak(peaks, peak),
     )
+
+
+def _cpu_only_peak(peaks: CellPeaks, peak: float) -> float | None:
+    """Return the kernel's peak with a CPU-only torch (see :class:`Session`)."""
+    if peaks.cpu_peak_mb is None:
+        return None
+    if not peaks.cuda_paths:  # a CPU-only torch: nothing to subtract
+        return peak
+    try:
+        load = load_allocation_mb(peaks.cuda_paths)
+    except RuntimeError as err:
+        print(f"warning: CPU-only peak not derived: {err}", file=sys.stderr)
+        return None
+    return cpu_build_peak_mb(peaks.cpu_peak_mb, load)
 
 
 def _has_figure(cell: nbformat.NotebookNode) -> bool:

@@ -16,6 +16,17 @@ temporary cache unless ``cache=`` names one:
 3. **server**: the peak resident memory of a JupyterLab server that has opened
    a chapter, the other half of a session.
 
+Learners' sessions (Binder, a hub image built from ``environment.yml``) run a
+CPU-only PyTorch; PyPI's Linux wheel is a CUDA build whose libraries add about
+500 MB to every kernel. With ``SYNTHBOOK_CPU_PYTHON`` set to a Python that has
+a CPU-only torch and the book's dependencies, every kernel (and ``prepare``)
+runs in that Python, and each session's CPU-only peak is measured. Without it,
+kernels run in this Python, and where its torch is a CUDA build each session's
+CPU-only peak is derived from the CUDA libraries' part of its memory
+(:mod:`synthbook.tools.memory`; it errs about 100 MB high). The results say
+which (``"cpu_only_peak"``), and the Helm memory is sized from the CPU-only
+peaks.
+
 It prints the figures with the load average and writes them, with the Helm
 resources they imply (:func:`recommend`), to :data:`RESULTS`, which
 ``book/teaching_a_class.md`` and ``deploy/values.yaml`` (checked by
@@ -60,6 +71,12 @@ PEAK_MB = 1000.0
 RESULTS = Path(__file__).with_name("classroom.json")
 #: Memory requests are rounded up to a multiple of this (MB = 10**6 bytes).
 ROUND_MB = 64
+#: A Python with a CPU-only torch to run the kernels in (see the module's text).
+CPU_PYTHON = "SYNTHBOOK_CPU_PYTHON"
+_TORCH_BUILD = (
+    "import json, sys, torch; print(json.dumps({'python': sys.executable, "
+    "'torch': torch.__version__, 'cuda': torch.version.cuda}))"
+)
 
 
 def _load() -> dict[str, float]:
@@ -120,26 +137,70 @@ def _chosen(path: Path, only: Sequence[str]) -> bool:
     return not only or any(part in path.name for part in only)
 
 
-def _prepare(cache: Path) -> float:
+def _prepare(cache: Path, python: str) -> float:
     start = time.perf_counter()
     env = {**os.environ, **THREAD_ENV, "SYNTHBOOK_CACHE": str(cache)}
     subprocess.run(
-        [sys.executable, "-m", "synthbook", "prepare", "--quiet"], env=env, check=True
+        [python, "-m", "synthbook", "prepare", "--quiet"], env=env, check=True
     )
     return time.perf_counter() - start
+
+
+def kernel_python() -> str:
+    """Return the Python the kernels run in: ``SYNTHBOOK_CPU_PYTHON`` or this one.
+
+    Raises
+    ------
+    ValueError
+        If ``SYNTHBOOK_CPU_PYTHON`` is set but names no executable file.
+    """
+    python = os.environ.get(CPU_PYTHON)
+    if not python:
+        return sys.executable
+    if not os.access(python, os.X_OK):
+        raise ValueError(
+            f"{CPU_PYTHON}={python!r} is not an executable file: set it to the "
+            "python of an environment with a CPU-only torch, or unset it"
+        )
+    return python
+
+
+def torch_build(python: str) -> dict[str, Any]:
+    """``{"python", "torch", "cuda"}`` of ``python``'s torch (``cuda`` None: CPU-only)."""
+    out = subprocess.run(
+        [python, "-c", _TORCH_BUILD], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _kernel_spec(folder: Path, python: str) -> None:
+    """Write a ``python3`` kernel spec that runs ``python`` (for JUPYTER_PATH)."""
+    spec = folder / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    argv = [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    spec.joinpath("kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "Python 3", "language": "python"})
+    )
+
+
+def sizing_peak(session: dict[str, Any]) -> float:
+    """Return a session's peak with a CPU-only torch, else its peak here (MB)."""
+    cpu = session.get("cpu_peak_mb")
+    return session["peak_rss_mb"] if cpu is None else cpu
 
 
 def recommend(results: dict[str, Any]) -> dict[str, Any]:
     """Helm resources for one learner, from the measured figures.
 
-    Memory guarantee: the largest kernel peak of any session plus the idle
+    Memory guarantee: the largest kernel peak of any session with a CPU-only
+    torch (:func:`sizing_peak`: what learners' sessions run) plus the idle
     server, rounded up to :data:`ROUND_MB`. Memory limit: the book's budget
     (1 GB) unless the guarantee needs more. CPU limit: the most cores one
     session used alone, rounded up (a kernel runs one thread). CPU guarantee:
     the share of this machine's cores each session had at the largest K.
     """
     sessions = [s for s in results["sessions"] if s["error"] is None]
-    peak = max(s["peak_rss_mb"] for s in sessions)
+    peak = max(sizing_peak(s) for s in sessions)
     need = math.ceil((peak + results["server_rss_mb"]) / ROUND_MB) * ROUND_MB
     alone = [s for s in sessions if s["at_once"] == 1]
     cores_alone = max(s["cpu_seconds"] / s["seconds"] for s in alone)
@@ -154,11 +215,14 @@ def recommend(results: dict[str, Any]) -> dict[str, Any]:
 
 def _print_sessions(sessions: list[Session]) -> None:
     for s in sessions:
-        flag = "  <- over 1 GB" if s.peak_rss_mb > PEAK_MB else ""
+        cpu = s.peak_rss_mb if s.cpu_peak_mb is None else s.cpu_peak_mb
+        flag = "  <- over 1 GB" if cpu > PEAK_MB else ""
         flag += f"  <- failed: {s.error}" if s.error else ""
+        shown = "     -" if s.cpu_peak_mb is None else f"{s.cpu_peak_mb:6.0f}"
         print(
             f"  {s.notebook:34} x{s.at_once}: {s.seconds:6.1f} s wall, "
-            f"{s.cpu_seconds:6.1f} s CPU, peak {s.peak_rss_mb:6.0f} MB{flag}"
+            f"{s.cpu_seconds:6.1f} s CPU, peak {s.peak_rss_mb:6.0f} MB "
+            f"(CPU-only torch {shown} MB){flag}"
         )
 
 
@@ -195,12 +259,51 @@ def bench_classroom(
             f"sessions must be whole numbers >= 1 and include 1: {sessions}"
         )
     base = find_root(root)
+    python = kernel_python()
+    build = torch_build(python)
+    previous = os.environ.get("JUPYTER_PATH")
+    try:
+        results = _measure(base, python, build, sessions, cache, only)
+    finally:
+        if previous is None:
+            os.environ.pop("JUPYTER_PATH", None)
+        else:
+            os.environ["JUPYTER_PATH"] = previous
+    results["recommended"] = recommend(results)
+    print("Helm resources per learner:", results["recommended"])
+    if out is not None:
+        Path(out).write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+        print(f"wrote {out}")
+    return results
+
+
+def _measure(
+    base: Path,
+    python: str,
+    build: dict[str, Any],
+    sessions: Sequence[int],
+    cache: str | Path | None,
+    only: Sequence[str],
+) -> dict[str, Any]:
+    previous = os.environ.get("JUPYTER_PATH")
     with tempfile.TemporaryDirectory(prefix="synthbook-classroom-") as tmp:
-        folder = Path(cache) if cache is not None else Path(tmp)
+        folder = Path(cache) if cache is not None else Path(tmp) / "cache"
         os.environ["SYNTHBOOK_CACHE"] = str(folder)
-        results: dict[str, Any] = {"cpus": os.cpu_count(), "load_before": _load()}
+        if python != sys.executable:
+            _kernel_spec(Path(tmp) / "jupyter", python)
+            os.environ["JUPYTER_PATH"] = os.pathsep.join(
+                filter(None, [str(Path(tmp) / "jupyter"), previous])
+            )
+        results: dict[str, Any] = {
+            "cpus": os.cpu_count(),
+            "load_before": _load(),
+            "kernel_torch": build,
+            # CPU-only peaks: measured when the kernels' torch is CPU-only.
+            "cpu_only_peak": "derived" if build["cuda"] else "measured",
+        }
         print(f"cache {folder}; {os.cpu_count()} CPUs, load {results['load_before']}")
-        results["prepare_seconds"] = _prepare(folder)
+        print(f"kernels: {python}, torch {build['torch']} (CUDA {build['cuda']})")
+        results["prepare_seconds"] = _prepare(folder, python)
         print(f"prepare: {results['prepare_seconds']:.0f} s")
 
         pages = [p for p in chapters(base) if _chosen(p, only)]
@@ -222,7 +325,10 @@ def bench_classroom(
         ]
         print("each exercise alone (solutions):")
         _print_sessions(alone)
-        heaviest = max(alone, key=lambda s: s.peak_rss_mb)
+        heaviest = max(  # with a CPU-only torch, as learners run it
+            alone,
+            key=lambda s: s.peak_rss_mb if s.cpu_peak_mb is None else s.cpu_peak_mb,
+        )
         chosen = next(str(nb) for nb in notebooks if nb.stem == heaviest.notebook)
         crowd: list[Session] = []
         for k in sorted(set(sessions) - {1}):
@@ -241,11 +347,6 @@ def bench_classroom(
         crowd_notebook=heaviest.notebook,
         sessions=[asdict(s) for s in alone + crowd],
     )
-    results["recommended"] = recommend(results)
-    print("Helm resources per learner:", results["recommended"])
-    if out is not None:
-        Path(out).write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
-        print(f"wrote {out}")
     return results
 
 
@@ -255,7 +356,11 @@ def load_results(path: str | Path = RESULTS) -> dict[str, Any]:
 
 
 def summary(results: dict[str, Any]) -> dict[int, dict[str, float]]:
-    """Per K: the largest kernel peak (MB), the median and longest wall time (s)."""
+    """Per K: largest kernel peaks (MB), median and longest wall time (s).
+
+    ``peak_mb`` is the peak here, ``cpu_peak_mb`` with a CPU-only torch
+    (:func:`sizing_peak`).
+    """
     by_k: dict[int, list[dict[str, Any]]] = {}
     for s in results["sessions"]:
         if s["at_once"] == 1 and s["notebook"] != results["crowd_notebook"]:
@@ -264,6 +369,7 @@ def summary(results: dict[str, Any]) -> dict[int, dict[str, float]]:
     return {
         k: {
             "peak_mb": max(s["peak_rss_mb"] for s in runs),
+            "cpu_peak_mb": max(sizing_peak(s) for s in runs),
             "median_s": statistics.median(s["seconds"] for s in runs),
             "max_s": max(s["seconds"] for s in runs),
         }
