@@ -105,7 +105,7 @@ def test_readings_follow_the_intervals() -> None:
     assert "half" in too_real.share_reading(too_real.Share(0.6, 0.5, 0.7, 100))
     copying = too_real.CopyingTest(-3.5, np.zeros(1), np.ones(1), 1)
     assert copying.verdict == "closer"
-    assert too_real.copying_reading(copying).startswith("lies below that range")
+    assert too_real.copying_reading(copying).startswith("lies below that interval")
 
 
 def test_the_copying_verdict_follows_the_null_range(
@@ -119,7 +119,7 @@ def test_the_copying_verdict_follows_the_null_range(
         copied
     )
     assert independent.verdict == "not distinguishable"
-    assert "within that range" in too_real.copying_reading(independent)
+    assert "within that interval" in too_real.copying_reading(independent)
     far = too_real.CopyingTest(2.5, np.zeros(2), np.array([0.5, 0.5]), 2)
     assert far.null_bound == pytest.approx(1.96 * np.sqrt(0.5), abs=1e-3)
     assert far.verdict == "farther" and "farther" in too_real.copying_summary(far)

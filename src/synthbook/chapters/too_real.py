@@ -386,16 +386,16 @@ def copying_reading(test: CopyingTest) -> str:
     """Say where ``C_T`` falls against the 95% range it has without copying."""
     return {
         "closer": (
-            "lies below that range: by this test the generated digits sit closer "
+            "lies below that interval: by this test the generated digits sit closer "
             "to the training set than new real digits do, a sign of copying"
         ),
         "farther": (
-            "lies above that range: by this test the generated digits sit farther "
+            "lies above that interval: by this test the generated digits sit farther "
             "from the training set than new real digits do, no sign of copying "
             "but of samples unlike the data"
         ),
         "not distinguishable": (
-            "lies within that range: by this test the generated digits sit no "
+            "lies within that interval: by this test the generated digits sit no "
             "closer to the training set than new real digits do"
         ),
     }[test.verdict]
