@@ -288,3 +288,29 @@ def test_rare_case_attacks_members_against_images_the_gan_never_saw() -> None:
     assert int((case.data.labels == case.digit).sum()) == len(rare_in)
     common_in, _ = case.groups["common"]
     assert case.digit not in common_in.labels.tolist()
+
+
+def test_learned_little_splits_at_the_midpoint_of_chance_and_the_plain_model() -> None:
+    plain = replace(_point("no DP", math.inf), gan_test=0.9)
+    # The midpoint of chance (0.1) and 0.9 is 0.5.
+    low = replace(_point("ε = 4", 4.0), gan_test=0.2)
+    high = replace(_point("ε = 16", 16.0), gan_test=0.7)
+    assert differential_privacy.learned_little(low, plain)
+    assert not differential_privacy.learned_little(high, plain)
+    assert not differential_privacy.learned_little(plain, plain)
+
+
+def test_guessing_range_holds_95_percent_of_random_attacks() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    low, high = differential_privacy.guessing_range(12, 100)
+    assert low < 0.5 < high and high - 0.5 == pytest.approx(0.5 - low)
+    rng = np.random.default_rng(0)
+    labels = np.r_[np.ones(12), np.zeros(100)]
+    aucs = np.array([roc_auc_score(labels, rng.random(112)) for _ in range(4000)])
+    inside = np.mean((aucs >= low) & (aucs <= high))
+    assert 0.93 < inside < 0.97
+    # More members and non-members, a narrower range.
+    assert differential_privacy.guessing_range(100, 1000)[1] < high
+    with pytest.raises(ValueError, match="n_members"):
+        differential_privacy.guessing_range(0, 100)

@@ -104,4 +104,41 @@ def test_readings_follow_the_intervals() -> None:
     assert lean == "leans towards the training set"
     assert "half" in too_real.share_reading(too_real.Share(0.6, 0.5, 0.7, 100))
     copying = too_real.CopyingTest(-3.5, np.zeros(1), np.ones(1), 1)
-    assert too_real.copying_reading(copying) == "signals copying"
+    assert copying.verdict == "closer"
+    assert too_real.copying_reading(copying).startswith("lies below that interval")
+
+
+def test_the_copying_verdict_follows_the_null_range(
+    pools: dict[str, MnistData],
+) -> None:
+    train, holdout = pools["train"].images, pools["holdout"].images
+    fresh = pools["independent"].images
+    copied = too_real.data_copying_test(train, train, holdout, n_cells=3)
+    independent = too_real.data_copying_test(fresh, train, holdout, n_cells=3)
+    assert copied.verdict == "closer" and "sign of copying" in too_real.copying_reading(
+        copied
+    )
+    assert independent.verdict == "not distinguishable"
+    assert "within that interval" in too_real.copying_reading(independent)
+    far = too_real.CopyingTest(2.5, np.zeros(2), np.array([0.5, 0.5]), 2)
+    assert far.null_bound == pytest.approx(1.96 * np.sqrt(0.5), abs=1e-3)
+    assert far.verdict == "farther" and "farther" in too_real.copying_summary(far)
+    summary = too_real.copying_summary(copied)
+    assert f"{copied.c_t:.1f}" in summary and f"{copied.null_bound:.2f}" in summary
+
+
+def test_the_null_range_holds_95_percent_of_c_t_without_copying() -> None:
+    # Without copying, generated and held-out distances come from one distribution
+    # in every cell; C_T should leave the range in about 5% of runs.
+    rng = np.random.default_rng(0)
+    sizes = [(40, 60), (80, 50), (30, 90)]
+    outside = 0
+    runs = 2000
+    for _ in range(runs):
+        z = np.array(
+            [too_real._mann_whitney_z(rng.random(g), rng.random(t)) for g, t in sizes]
+        )
+        w = np.array([t for _, t in sizes], dtype=float)
+        test = too_real.CopyingTest(float((w / w.sum() * z).sum()), z, w / w.sum(), 3)
+        outside += test.verdict != "not distinguishable"
+    assert 0.03 < outside / runs < 0.07

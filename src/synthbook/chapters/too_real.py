@@ -6,8 +6,9 @@ that generated data are free of risk because they "do not belong to anyone":
 - the distances and attacks of :mod:`synthbook.membership` (re-exported here,
   so that the chapter and its exercises need one import);
 - :func:`data_copying_test`: the cell-wise Mann-Whitney statistic ``C_T`` of
-  Meehan, Chaudhuri and Dasgupta (2020); clearly negative values mean the
-  samples sit closer to the training data than fresh real data do;
+  Meehan, Chaudhuri and Dasgupta (2020); negative values mean the samples sit
+  closer to the training data than fresh real data do, read with the book's
+  95% rule (:attr:`CopyingTest.verdict`);
 - :func:`attacks_by_size_and_steps`: GANs trained on few or many images, for
   fewer or more steps, each attacked the same way;
 - :func:`twelve_eights`: the GAN of the chapter on variability that saw only
@@ -25,7 +26,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
-from scipy.stats import mannwhitneyu
+from scipy.stats import mannwhitneyu, norm
 from sklearn.cluster import KMeans
 
 from synthbook import gan, tails
@@ -61,6 +62,7 @@ __all__ = [
     "attacks_by_size_and_steps",
     "closer_to_train_share",
     "copying_reading",
+    "copying_summary",
     "data_copying_test",
     "discriminator_scores",
     "distance_attack_scores",
@@ -92,8 +94,8 @@ class CopyingTest:
     ----------
     c_t : float
         The weighted average of the per-cell Mann-Whitney z-scores; about 0
-        without copying, clearly negative (below about -3) with copying,
-        positive when samples are farther from training than fresh real data.
+        without copying, negative with copying, positive when samples are
+        farther from training than fresh real data.
     z_scores : ndarray
         The z-score of each cell that was used.
     weights : ndarray
@@ -106,6 +108,34 @@ class CopyingTest:
     z_scores: np.ndarray
     weights: np.ndarray
     cells_used: int
+
+    @property
+    def null_sd(self) -> float:
+        """Standard deviation of ``C_T`` without copying: ``sqrt(sum(w**2))``.
+
+        Without copying each cell's z-score is close to standard normal and the
+        cells hold disjoint samples, so their weighted mean has this spread.
+        """
+        return float(np.sqrt(np.sum(np.square(self.weights))))
+
+    @property
+    def null_bound(self) -> float:
+        """Half-width of the range that holds 95% of ``C_T`` without copying."""
+        return float(norm.ppf(0.975)) * self.null_sd
+
+    @property
+    def verdict(self) -> str:
+        """The book's 95% rule, two-sided because both signs are read.
+
+        ``"closer"`` (below ``-null_bound``: closer to the training data than new
+        real data, the sign of copying), ``"farther"`` (above ``null_bound``), or
+        ``"not distinguishable"`` from no copying.
+        """
+        if self.c_t < -self.null_bound:
+            return "closer"
+        if self.c_t > self.null_bound:
+            return "farther"
+        return "not distinguishable"
 
 
 def _mann_whitney_z(generated: np.ndarray, test: np.ndarray) -> float:
@@ -353,11 +383,33 @@ def share_reading(share: Share) -> str:
 
 
 def copying_reading(test: CopyingTest) -> str:
-    """Read ``C_T`` with the thresholds of Meehan et al. (about 3 either way)."""
-    if test.c_t < -3:
-        return "signals copying"
-    if test.c_t > 3:
-        return (
-            "says the samples lie farther from the training data than new real digits"
-        )
-    return "is in the range expected without copying"
+    """Say where ``C_T`` falls against the 95% range it has without copying."""
+    return {
+        "closer": (
+            "lies below that interval: by this test the generated digits sit closer "
+            "to the training set than new real digits do, a sign of copying"
+        ),
+        "farther": (
+            "lies above that interval: by this test the generated digits sit farther "
+            "from the training set than new real digits do, no sign of copying "
+            "but of samples unlike the data"
+        ),
+        "not distinguishable": (
+            "lies within that interval: by this test the generated digits sit no "
+            "closer to the training set than new real digits do"
+        ),
+    }[test.verdict]
+
+
+def copying_summary(test: CopyingTest) -> str:
+    """One line for the 'Paper and miniature' table: ``C_T``, its range, its verdict."""
+    verdict = {
+        "closer": "closer to the training set than new real digits, a sign of copying",
+        "farther": "farther from the training set than new real digits",
+        "not distinguishable": "no closer to the training set than new real digits",
+    }[test.verdict]
+    return (
+        f"C_T = {test.c_t:.1f} over {test.cells_used} cells, where without copying "
+        f"95% of values fall between {-test.null_bound:.2f} and "
+        f"{test.null_bound:.2f}: the generated digits sit {verdict}"
+    )

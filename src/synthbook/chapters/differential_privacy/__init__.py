@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
+from scipy.stats import norm
 
 from synthbook import gan, metrics, tails
 from synthbook.chapters.differential_privacy.training import (
@@ -31,8 +32,10 @@ from synthbook.chapters.differential_privacy.training import (
 from synthbook.data import MnistData, Splits, balanced_subset
 from synthbook.membership import AttackAUC, membership_aucs
 from synthbook.plotting import OKABE_ITO
+from synthbook.validate import check_count
 
 __all__ = [
+    "CHANCE",
     "CURVE_EPSILONS",
     "CURVE_STEPS",
     "DEFAULT_DELTA",
@@ -46,6 +49,8 @@ __all__ = [
     "curve_point",
     "curve_tables",
     "evaluate_point",
+    "guessing_range",
+    "learned_little",
     "load_or_train_dp_gan",
     "noise_multiplier_for",
     "per_digit_table",
@@ -91,10 +96,31 @@ def auc_ceiling(epsilon: float, delta: float = DEFAULT_DELTA) -> float:
     return float(torch.trapezoid(tpr, fpr))
 
 
+def guessing_range(n_members: int, n_nonmembers: int) -> tuple[float, float]:
+    """Return the range that holds 95% of the AUCs of an attack that only guesses.
+
+    With scores unrelated to membership, the AUC is a Mann-Whitney statistic
+    divided by ``n_members * n_nonmembers``: mean 0.5 and variance
+    ``(n_members + n_nonmembers + 1) / (12 * n_members * n_nonmembers)``
+    (normal approximation, no ties).
+
+    Raises
+    ------
+    ValueError
+        If either count is below 1.
+    """
+    m = check_count("n_members", n_members, minimum=1)
+    n = check_count("n_nonmembers", n_nonmembers, minimum=1)
+    half = float(norm.ppf(0.975)) * math.sqrt((m + n + 1) / (12 * m * n))
+    return 0.5 - half, 0.5 + half
+
+
 CURVE_EPSILONS: tuple[float, ...] = (1.0, 4.0, 16.0)
 CURVE_STEPS = 1000
 #: Real training images per common digit attacked as members.
 COMMON_PER_CLASS = 100
+#: GAN-test accuracy of a generator whose digits the judge reads at random.
+CHANCE = 0.1
 #: Generated digits per class for the fidelity measures.
 FIDELITY_PER_CLASS = 100
 #: Generated digits the black-box attacker sees: per class (common digits), and of
@@ -230,6 +256,16 @@ def evaluate_point(
         float(result.seconds),
         result,
     )
+
+
+def learned_little(point: CurvePoint, plain: CurvePoint) -> bool:
+    """Tell whether ``point``'s GAN-test lies nearer chance than the plain model's.
+
+    The midpoint between :data:`CHANCE` and the plain recipe's GAN-test splits
+    "still learned the digits" from "learned little": a private model below it
+    has lost most of what the same recipe learns without noise.
+    """
+    return point.gan_test - CHANCE < plain.gan_test - point.gan_test
 
 
 def curve_point(
@@ -375,8 +411,8 @@ def plot_privacy_fidelity(points: list[CurvePoint]) -> Figure:
     x = np.arange(len(points))
     fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 4.4))
     left.plot(x, [p.gan_test for p in points], "o-", color=OKABE_ITO[4])
-    left.axhline(0.1, color="grey", linestyle=":", linewidth=1)
-    left.text(x[0], 0.12, "chance (0.1)", color="grey", fontsize=8)
+    left.axhline(CHANCE, color="grey", linestyle=":", linewidth=1)
+    left.text(x[0], CHANCE + 0.02, f"chance ({CHANCE:g})", color="grey", fontsize=8)
     left.set_ylim(0, 1.02)
     left.set_ylabel("judge reads the digit asked for")
     left.set_title("fidelity", fontsize=10)
