@@ -193,12 +193,13 @@ def test_agreement_and_resemblance_readings() -> None:
     lower = {"verdict": "lower"}
     even = {"verdict": "not distinguishable"}
     assert precision.agreement_reading({1.5: lower, 3.0: lower}).endswith(
-        "and not only the luck of training, changed which real digits are flagged"
+        "and not only the luck of training, changed which real digits are flagged."
     )
     neither = precision.agreement_reading({1.5: even, 3.0: {"verdict": "higher"}})
     assert "do not agree clearly less" in neither and "s = 1.5 and 3.0" in neither
     mixed = precision.agreement_reading({1.5: lower, 3.0: even})
-    assert "at s = 1.5, but not clearly less than those retrained at s = 3.0" in mixed
+    assert "at s = 1.5, but not clearly less than those retrained at s = 3.0;" in mixed
+    assert mixed.startswith("The detectors") and mixed.endswith(".")
     none = {"slanted": {1.5: (0.0, -0.1, 0.1)}, "heavy": {1.5: (-0.2, -0.3, -0.1)}}
     assert precision.resemblance_reading(none).startswith("At no noise scale")
     some = {"slanted": {1.5: (0.0, -0.1, 0.1), 3.0: (0.2, 0.1, 0.3)}}

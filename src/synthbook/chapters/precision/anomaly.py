@@ -159,29 +159,30 @@ def agreement_reading(gaps: dict[float, dict[str, Any]]) -> str:
 
     ``gaps`` maps each control's scale to :func:`agreement_gap`'s result for
     (between-scale agreement) minus (same-scale agreement at that scale).
+    Returns a sentence.
     """
     lower = [s for s, g in gaps.items() if g["verdict"] == "lower"]
     rest = [s for s in gaps if s not in lower]
+    retrained = "detectors retrained with other seeds at"
     if not rest:
         return (
-            "the detectors trained at the two scales agree clearly less than "
-            f"detectors retrained with other seeds at s = {listed(lower)}: here "
-            "the noise scale, and not only the luck of training, changed which "
-            "real digits are flagged"
+            f"The detectors trained at the two scales agree clearly less than "
+            f"{retrained} s = {listed(lower)}: here the noise scale, and not only "
+            "the luck of training, changed which real digits are flagged."
         )
     if not lower:
         return (
-            "the detectors trained at the two scales do not agree clearly less than "
-            f"detectors retrained with other seeds at s = {listed(rest)}: in this "
-            "run, the effect of the noise scale on which real digits are flagged "
-            "cannot be told apart from the luck of training the detectors"
+            "The detectors trained at the two scales do not agree clearly less than "
+            f"{retrained} s = {listed(rest)}: in this run, the effect of the noise "
+            "scale on which real digits are flagged cannot be told apart from the "
+            "luck of training the detectors."
         )
     return (
-        "the detectors trained at the two scales agree clearly less than detectors "
-        f"retrained with other seeds at s = {listed(lower)}, but not clearly less "
-        f"than those retrained at s = {listed(rest)}: in this run, the effect of "
-        "the noise scale on which real digits are flagged is not clearly larger "
-        "than the luck of training the detectors"
+        f"The detectors trained at the two scales agree clearly less than {retrained} "
+        f"s = {listed(lower)}, but not clearly less than those retrained at "
+        f"s = {listed(rest)}; so in this run, the effect of the noise scale on which "
+        "real digits are flagged is not clearly larger than the luck of training "
+        "the detectors."
     )
 
 

@@ -119,9 +119,9 @@ def exposure_reading(verdicts: dict[str, str], smallest: int, nxt: int) -> str:
         )
     if not better:
         return (
-            f"neither attack did clearly better against {pair}: in this run, what "
-            "a bespoke GAN gives away did not clearly grow as the real images per "
-            f"digit went down from {nxt} to {smallest}"
+            f"neither attack did clearly better against {pair}: what a bespoke GAN "
+            "gave away did not clearly grow as the real images per digit went down "
+            f"from {nxt} to {smallest}"
         )
     if better == ["white-box"]:
         return (
