@@ -256,12 +256,13 @@ def check_task_2(
             + (
                 "here the two settings agree."
                 if key == "a"
-                else "one number of the generator, not the digits, changed which are "
-                "the oddest."
+                else "changing one number of the generator, and nothing about the "
+                "digits, changed which are the oddest."
             ),
             "b": f"{expected_shared} of 100 are shared and the rank correlation is "
             f"{expected_rank:.2f}: the detectors agree on the broad ordering but not on "
-            "who is most odd. The anomaly is set by a parameter someone chose.",
+            "who is most odd. They differ only in s; whether retraining at one s "
+            "moves the list as much is what the chapter's control asks.",
             "c": f"the rank correlation is {expected_rank:.2f}: "
             + (
                 "the two ordinations have little in common."
