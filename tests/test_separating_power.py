@@ -454,9 +454,7 @@ def test_chance_rises_matches_the_binomial_closed_form() -> None:
     assert found["p_at_least"] == pytest.approx(1 - 0.975**54)
     # P(at least two) = 1 - P(0) - P(1).
     p_one = 54 * 0.025 * 0.975**53
-    assert B.chance_rises(2, 54)["p_at_least"] == pytest.approx(
-        1 - 0.975**54 - p_one
-    )
+    assert B.chance_rises(2, 54)["p_at_least"] == pytest.approx(1 - 0.975**54 - p_one)
     assert B.chance_rises(0, 54)["p_at_least"] == pytest.approx(1.0)
     with pytest.raises(ValueError, match="observed must be at least 0 and at most 5"):
         B.chance_rises(6, 5)
