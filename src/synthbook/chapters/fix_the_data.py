@@ -496,7 +496,7 @@ def _panel(ax: Axes, rows: list[dict[str, Any]], data: str, choice: str) -> None
             )
             labelled.append(np.array([xi, yi]))
     ax.set(xlim=(0.45, 1.0), ylim=(-0.03, 1.0))
-    ax.set_title(f"{choice}, {data} data", fontsize=10, loc="left")
+    ax.set_title(choice, fontsize=10, loc="left")
 
 
 def plot_tradeoff(rows: list[dict[str, Any]], rare: int) -> Figure:
@@ -512,7 +512,7 @@ def plot_tradeoff(rows: list[dict[str, Any]], rare: int) -> Figure:
         for ax, choice in zip(row, DESIGNS, strict=True):
             _panel(ax, rows, data, choice)
         label_provenance(row[-1], PROVENANCE[data])
-        row[0].set_ylabel(f"recall of the rare digit {rare}")
+        row[0].set_ylabel(f"{data} data\nrecall of the rare digit {rare}")
     for ax in axes[1]:
         ax.set_xlabel("overall accuracy")
     fig.tight_layout()
