@@ -99,7 +99,10 @@ def test_summaries_read_constructed_results() -> None:
     assert "| width 16 |" in ftd.results_table(rows, 8)
     assert "below the unfixed reference" in ftd.fix_table(rows, 8)
     assert ftd.spread_table(rows, 8).count("\n") == 1 + len(ftd.DESIGNS)
-    plt.close(ftd.plot_tradeoff(rows, 8))
+    fig = ftd.plot_tradeoff(rows, 8)
+    tags = [t.get_text() for ax in fig.axes for t in ax.texts if t.get_text().isupper()]
+    assert sorted(tags) == ["REAL AND SYNTHETIC DIGITS", "REAL DIGITS"]
+    plt.close(fig)
 
 
 def test_labels_and_bad_inputs() -> None:
@@ -113,3 +116,21 @@ def test_labels_and_bad_inputs() -> None:
         ftd.per_seed([], "long tail", "width", 16, "accuracy")
     with pytest.raises(ValueError, match="one label per image"):
         ftd.train_widths(torch.zeros(3, 28, 28), torch.zeros(2), (8,), epochs=1, seed=0)
+
+
+def test_pruning_table_prints_a_share_that_rounds_to_zero_as_zero() -> None:
+    """A tiny gain from pruning (a negative cost) rounds to "0%", never "-0%"."""
+    rows = _rows()
+    before = {
+        (r["seed"], r["data"]): r
+        for r in rows
+        if r["choice"] == "sparsity" and r["setting"] == 0.0
+    }
+    for r in rows:
+        if r["choice"] == "sparsity" and r["setting"] == 0.5:
+            base = before[r["seed"], r["data"]]
+            r["accuracy"] = base["accuracy"] + 0.001  # 0.1 points better
+            r["rare_recall"] = base["rare_recall"]
+    table = ftd.pruning_table(rows, 8)
+    assert "-0%" not in table
+    assert table.count("| 0% |") >= len(ftd.DATA)

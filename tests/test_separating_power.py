@@ -430,3 +430,46 @@ def test_with_train_keeps_the_view_and_the_test_points(problem) -> None:
     half = problem.with_train(rows)
     assert np.array_equal(half.train_xy, problem.train_xy[rows])
     assert half.test_xy is problem.test_xy and half.digits == problem.digits
+
+
+def test_count_of_agrees_in_number() -> None:
+    assert B.count_of(1, "comparison") == "1 comparison"
+    assert B.count_of(0, "comparison") == "0 comparisons"
+    assert B.count_of(54, "comparison") == "54 comparisons"
+    assert B.count_of(1, "synthetic one", "synthetic ones") == "1 synthetic one"
+    assert B.count_of(2, "synthetic one", "synthetic ones") == "2 synthetic ones"
+    assert B.count_of(1000, "digit") == "1,000 digits"
+    with pytest.raises(TypeError, match="n must be a whole number"):
+        B.count_of(1.5, "digit")
+    with pytest.raises(ValueError, match="n must be at least 0"):
+        B.count_of(-1, "digit")
+
+
+def test_chance_rises_matches_the_binomial_closed_form() -> None:
+    # One-sided rate of a two-sided 95% interval with no effect: 2.5%.
+    found = B.chance_rises(1, 54)
+    assert found["rate"] == pytest.approx(0.025)
+    assert found["expected"] == pytest.approx(54 * 0.025)
+    # P(at least one) = 1 - P(none) = 1 - 0.975 ** 54.
+    assert found["p_at_least"] == pytest.approx(1 - 0.975**54)
+    # P(at least two) = 1 - P(0) - P(1).
+    p_one = 54 * 0.025 * 0.975**53
+    assert B.chance_rises(2, 54)["p_at_least"] == pytest.approx(1 - 0.975**54 - p_one)
+    assert B.chance_rises(0, 54)["p_at_least"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="observed must be at least 0 and at most 5"):
+        B.chance_rises(6, 5)
+    with pytest.raises(ValueError, match="level"):
+        B.chance_rises(1, 5, level=1.0)
+
+
+def test_chance_reading_is_worded_for_every_outcome() -> None:
+    none = B.chance_reading(0, 54, subject="synthetic 4s")
+    assert none["sentence"].startswith("If synthetic 4s changed nothing, 54 tests")
+    assert none["sentence"].endswith("this run showed none.")
+    assert "about 1.4" in none["clause"]
+    one = B.chance_reading(1, 54)
+    assert "1 rise in 54 tests is about what chance alone gives" in one["sentence"]
+    assert one["clause"].startswith("about what chance alone gives")
+    many = B.chance_reading(6, 54)  # P(at least 6) is well below 5%
+    assert "more rises than chance alone readily gives" in many["sentence"]
+    assert many["clause"].startswith("more than chance alone readily gives")

@@ -325,11 +325,34 @@ def test_panel_has_a_described_frame_for_every_setting(data: MnistData) -> None:
     assert alts == {frame["alt"] for frame in frames.values()}
 
 
-def test_copying_reads_closeness_and_refuses_nan() -> None:
-    assert variability.copying(0.5).startswith("leaning towards copies")
-    assert variability.copying(1.0) == "no sign of copying by this measure"
-    with pytest.raises(ValueError, match="finite"):
-        variability.copying(float("nan"))
+def _closeness_rows(gan: list[float], real: list[float]) -> list[dict]:
+    """Constructed rows: one closeness per seed for ``gan`` and ``real``, amount 90."""
+    return [
+        {"seed": seed, "strategy": name, "amount": 90, "closeness": value}
+        for name, values in (("gan", gan), ("real", real))
+        for seed, value in enumerate(values)
+    ]
+
+
+def test_closeness_reading_judges_against_real_digits_paired_by_seed() -> None:
+    # Half as near as new real digits in every seed: nearer, leaning to copies.
+    rows = _closeness_rows([0.5, 0.6, 0.7], [1.0, 1.1, 1.2])
+    found = variability.closeness_reading(rows, "gan", 90)
+    assert found["verdict"] == "lower"
+    assert found["value"].startswith("0.60 [") and found["real"].startswith("1.10 [")
+    # The paired difference is -0.5 in every seed: a zero-width interval.
+    assert found["difference"] == "-0.50 [-0.50, -0.50]"
+    assert found["reading"].endswith("leaning towards copies of the kept images")
+    # The same numbers with the seeds' differences of both signs: no verdict,
+    # although the closeness itself is below 1 (there is no fixed cut-off).
+    rows = _closeness_rows([0.8, 1.0, 0.9], [0.9, 0.9, 0.9])
+    found = variability.closeness_reading(rows, "gan", 90)
+    assert found["verdict"] == "not distinguishable"
+    assert found["reading"].endswith("no sign of copying by this measure")
+    rows = _closeness_rows([1.5, 1.6, 1.7], [1.0, 1.0, 1.1])
+    assert variability.closeness_reading(rows, "gan", 90)["verdict"] == "higher"
+    with pytest.raises(ValueError, match="no rows for strategy 'gan-edge'"):
+        variability.closeness_reading(rows, "gan-edge", 90)
 
 
 def test_gap_needs_enough_images(data: MnistData) -> None:

@@ -36,12 +36,13 @@ from torch.nn.utils import prune
 
 from synthbook import metrics, stats, tails
 from synthbook.data import MnistData, Splits
-from synthbook.plotting import OKABE_ITO
+from synthbook.plotting import OKABE_ITO, label_provenance
 from synthbook.validate import check_count, check_number
 
 __all__ = [
     "DATA",
     "DESIGNS",
+    "PROVENANCE",
     "REFERENCE",
     "cost_reading",
     "difference_reading",
@@ -66,6 +67,8 @@ __all__ = [
 
 #: The two training sets, in the order the chapter shows them.
 DATA = ("long tail", "rebalanced")
+#: What each data set holds: real digits, or real plus synthetic rare digits.
+PROVENANCE = {"long tail": "real", "rebalanced": "mixed"}
 #: Each design choice and the settings it takes; one is varied at a time.
 DESIGNS: dict[str, tuple[Any, ...]] = {
     "width": (16, 32, 64, 128, 256),
@@ -398,7 +401,10 @@ def spread_table(rows: list[dict[str, Any]], rare: int) -> str:
 def _share_lost(cost: np.ndarray, before: np.ndarray) -> str:
     """Mean cost as a share of the mean before pruning ("n/a" if that was zero)."""
     base = 100 * before.mean()
-    return f"{cost.mean() / base:.0%}" if base > 0 else "n/a"
+    if not base > 0:
+        return "n/a"
+    share = round(float(cost.mean() / base), 2) + 0.0  # no "-0%"
+    return f"{share:.0%}"
 
 
 def pruning_table(rows: list[dict[str, Any]], rare: int) -> str:
@@ -490,7 +496,7 @@ def _panel(ax: Axes, rows: list[dict[str, Any]], data: str, choice: str) -> None
             )
             labelled.append(np.array([xi, yi]))
     ax.set(xlim=(0.45, 1.0), ylim=(-0.03, 1.0))
-    ax.set_title(f"{choice}, {data} data", fontsize=10)
+    ax.set_title(choice, fontsize=10, loc="left")
 
 
 def plot_tradeoff(rows: list[dict[str, Any]], rare: int) -> Figure:
@@ -499,13 +505,14 @@ def plot_tradeoff(rows: list[dict[str, Any]], rare: int) -> Figure:
     Each panel is one design choice on one data set, a line through its
     settings (means over seeds, 95% intervals both ways); the black star is the
     shared reference design; below the dashed diagonal the rare digit does worse
-    than the average digit.
+    than the average digit. Rows are tagged with their data (:data:`PROVENANCE`).
     """
     fig, axes = plt.subplots(2, 3, figsize=(9, 6), sharex=True, sharey=True)
     for row, data in zip(axes, DATA, strict=True):
         for ax, choice in zip(row, DESIGNS, strict=True):
             _panel(ax, rows, data, choice)
-        row[0].set_ylabel(f"recall of the rare digit {rare}")
+        label_provenance(row[-1], PROVENANCE[data])
+        row[0].set_ylabel(f"{data} data\nrecall of the rare digit {rare}")
     for ax in axes[1]:
         ax.set_xlabel("overall accuracy")
     fig.tight_layout()

@@ -20,6 +20,9 @@ them for a better reason than real ones would. It is split along its seams:
     paired comparisons (:func:`comparison_table`);
 :mod:`.figures`, :mod:`.charts`
     decision-region figures and charts, each saying what its points are;
+:mod:`.wording`
+    counts in words: number agreement (:func:`count_of`) and how many
+    "higher" verdicts chance alone gives (:func:`chance_reading`);
 :mod:`.panel`
     the static panel for the book (:func:`static_panel`) and the live one
     (:func:`boundary_panel`).
@@ -107,6 +110,11 @@ from synthbook.chapters.separating_power.pool import (
     points_pool,
     real_pool,
 )
+from synthbook.chapters.separating_power.wording import (
+    chance_reading,
+    chance_rises,
+    count_of,
+)
 
 __all__ = [
     "CONDITIONS",
@@ -130,6 +138,8 @@ __all__ = [
     "blend_plan",
     "boundary_crossing",
     "boundary_panel",
+    "chance_reading",
+    "chance_rises",
     "build_problem",
     "check_amount",
     "check_choice",
@@ -141,6 +151,7 @@ __all__ = [
     "condition_key",
     "conditions_with",
     "controls_markdown",
+    "count_of",
     "decision_grid",
     "describe",
     "draw_regions",

@@ -18,9 +18,9 @@ from synthbook.chapters.variability.experiment import (
     score,
 )
 from synthbook.chapters.variability.figures import (
-    COPYING_BELOW,
+    CLOSENESS_WORDS,
+    closeness_reading,
     compare,
-    copying,
     diagnostics_table,
     gains,
     largest_conditions,
@@ -62,7 +62,7 @@ from synthbook.tails import (
 )
 
 __all__ = [
-    "COPYING_BELOW",
+    "CLOSENESS_WORDS",
     "DIGITS",
     "EDGE_NOISE_SCALE",
     "EXAMPLES",
@@ -76,8 +76,8 @@ __all__ = [
     "TEST_SETS",
     "THICKEN_PIXELS",
     "TailExperiment",
+    "closeness_reading",
     "compare",
-    "copying",
     "diagnostics_table",
     "gains",
     "largest_conditions",
