@@ -45,7 +45,7 @@ ALLOWED: dict[str, dict[str, str]] = {
     "variability_and_the_odd.md": {
         "0": "'seed 0': the seed the figure shows, a choice, not a result",
         "95%": "the level of every interval in the book, a choice",
-        "1": "'well below 1': 1 is what a new real digit scores (the definition of closeness), not a result",
+        "1": "'well below 1': what a new real digit scores, by definition; not a result",
         "182": "Frid-Adar et al. 2018, abstract: number of liver lesions",
         "78.6%": "Frid-Adar et al. 2018, abstract: classic augmentation, sensitivity",
         "85.7%": "Frid-Adar et al. 2018, abstract: with GAN samples, sensitivity",
