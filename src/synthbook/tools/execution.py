@@ -46,6 +46,11 @@ THREAD_ENV = {
     "MKL_NUM_THREADS": "1",
     "OMP_WAIT_POLICY": "PASSIVE",
 }
+#: Only for the notebooks' kernels: no progress bars in the built pages. In a
+#: notebook tqdm draws a widget, and one finished bar made a page load the whole
+#: ipywidgets manager (3.7 MB of JavaScript). A reader running a chapter live
+#: still gets them, and so does ``prepare`` in the terminal.
+KERNEL_ENV = {"TQDM_DISABLE": "1"}
 
 
 @dataclass
@@ -236,7 +241,13 @@ def _run_in_child(
     if allow_errors:
         command.append("--allow-errors")
     start = time.perf_counter()
-    child = subprocess.run(command, capture_output=True, text=True, check=False)
+    child = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **KERNEL_ENV},
+    )
     if child.returncode != 0 or not target.exists():
         tail = child.stderr.strip()[-3000:]
         return Run(
