@@ -75,3 +75,23 @@ def test_summarise_groups_by_condition() -> None:
     summary = {r["amount"]: r for r in stats.summarise(rows)}
     assert summary[10]["n"] == 4 and summary[10]["mean"] == pytest.approx(0.25)
     assert summary[20]["mean"] - summary[10]["mean"] == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.123, "+0.12"),
+        (-0.5, "-0.50"),
+        (-0.002, "-0.002"),  # rounds to zero at two digits: one more shows the sign
+        (0.0004, "+0.0004"),
+        (0.0, "0.00"),
+        (-0.0, "0.00"),
+    ],
+)
+def test_signed_never_prints_a_signed_zero(value: float, text: str) -> None:
+    assert stats.signed(value) == text
+
+
+def test_an_interval_that_excludes_zero_shows_it() -> None:
+    found = {"mean": -0.09, "low": -0.17, "high": -0.0021}
+    assert stats.interval_text(found) == "-0.09 [-0.17, -0.002]"

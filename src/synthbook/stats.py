@@ -151,3 +151,25 @@ def paired_difference(
     mean, low, high = mean_interval([ours[s] - theirs[s] for s in seeds])
     verdict = "higher" if low > 0 else "lower" if high < 0 else "not distinguishable"
     return {"mean": mean, "low": low, "high": high, "n": len(seeds), "verdict": verdict}
+
+
+def signed(value: float, digits: int = 2) -> str:
+    """Format a difference with its sign: ``+0.12``; never ``-0.00`` or ``+0.00``.
+
+    A nonzero value that rounds to zero at ``digits`` gets the digits it needs
+    to show its sign (``-0.002``), so that an interval that excludes zero does
+    not print a bound of "-0.00"; zero itself prints as ``0.00``.
+    """
+    value = float(value)
+    if value == 0:
+        return f"{0:.{digits}f}"
+    shown = digits
+    while round(value, shown) == 0 and shown < digits + 4:
+        shown += 1
+    return f"{value:+.{shown}f}"
+
+
+def interval_text(found: dict[str, Any], digits: int = 2) -> str:
+    """``"+0.12 [+0.01, +0.23]"`` from a dict with ``mean``, ``low`` and ``high``."""
+    mean, low, high = (signed(found[key], digits) for key in ("mean", "low", "high"))
+    return f"{mean} [{low}, {high}]"

@@ -60,7 +60,7 @@ def compare(
     """
     name = runner.metric_name(metric, test_set)
     found = stats.paired_difference(list(rows), condition, baseline, name)
-    found["text"] = f"{found['mean']:+.2f} [{found['low']:+.2f}, {found['high']:+.2f}]"
+    found["text"] = stats.interval_text(found)
     return found
 
 
@@ -187,9 +187,7 @@ def price_table(
             ):
                 name = runner.metric_name(metric, test_set)
                 gain = stats.paired_difference(list(rows), condition, metric=name)
-                cells[test_set, title] = (
-                    f"{gain['mean']:+.2f} [{gain['low']:+.2f}, {gain['high']:+.2f}]"
-                )
+                cells[test_set, title] = stats.interval_text(gain)
         table[_label(*condition)] = cells
     frame = pd.DataFrame(table).T
     frame.columns = pd.MultiIndex.from_tuples(frame.columns)
@@ -268,7 +266,7 @@ def closeness_reading(
     found = stats.paired_difference(
         rows, (strategy, amount), (runner.REAL, amount), "closeness"
     )
-    difference = f"{found['mean']:+.2f} [{found['low']:+.2f}, {found['high']:+.2f}]"
+    difference = stats.interval_text(found)
     return {
         "value": value,
         "real": real,
