@@ -68,3 +68,25 @@ def test_available_cpus_respects_affinity() -> None:
     assert 1 <= usable <= (os.cpu_count() or 1)
     if hasattr(os, "sched_getaffinity"):
         assert usable <= len(os.sched_getaffinity(0))
+
+
+@pytest.mark.parametrize(
+    ("progress", "env", "hidden"),
+    [
+        (True, None, False),
+        (False, None, True),
+        (True, "1", True),
+        (True, "True", True),
+        (True, "0", False),
+        (True, "", False),
+        (False, "0", True),
+    ],
+)
+def test_progress_bars_follow_the_caller_and_tqdm_disable(
+    monkeypatch: pytest.MonkeyPatch, progress: bool, env: str | None, hidden: bool
+) -> None:
+    if env is None:
+        monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    else:
+        monkeypatch.setenv("TQDM_DISABLE", env)
+    assert repro.hide_progress(progress) is hidden

@@ -143,3 +143,15 @@ def setup(
     if verbose:
         print(f"synthbook setup: {session}")
     return session
+
+
+def hide_progress(progress: bool) -> bool:
+    """Return tqdm's ``disable`` for a function called with ``progress``.
+
+    Off when the caller asks for no progress, or when ``TQDM_DISABLE`` is set
+    (the book's build sets it for its kernels, so that no finished bar is saved
+    into a page). tqdm reads that variable only as a default, which an explicit
+    ``disable=False`` overrides, hence this helper.
+    """
+    flag = os.environ.get("TQDM_DISABLE", "").strip().lower()
+    return not progress or flag not in ("", "0", "false", "no")

@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from synthbook.data import MnistData
 from synthbook.gan.models import GANConfig, build_models, to_unit_range
+from synthbook.repro import hide_progress
 from synthbook.validate import check_count, check_finite, check_number, check_seed
 
 #: Training steps of the book's GAN (``python -m synthbook bench gan``: the
@@ -404,7 +405,7 @@ def train_gan(
     plan = _snapshot_plan(steps) if snapshot_steps is None else snapshot_steps
     record = _Record(config, seed, sampler, plan)
     step, started = 0, time.perf_counter()
-    bar = tqdm(total=steps, disable=not progress, desc=update.description)
+    bar = tqdm(total=steps, disable=hide_progress(progress), desc=update.description)
     update.start(discriminator, data, config, rng)
     try:
         while (steps is None or step < steps) and (

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from synthbook import gan, metrics, tails
 from synthbook.cache import CacheDirError, check_writable
 from synthbook.data import Splits, book_splits, load_mnist
-from synthbook.repro import setup
+from synthbook.repro import hide_progress, setup
 
 #: Models made at once by ``make book`` (``python -m synthbook prepare``: one).
 WORKERS = 2
@@ -127,7 +127,9 @@ def prepare(*, workers: int = 1, progress: bool = True) -> list[Done]:
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
-    bar = tqdm(total=len(ITEMS), desc="prepare", unit="model", disable=not progress)
+    bar = tqdm(
+        total=len(ITEMS), desc="prepare", unit="model", disable=hide_progress(progress)
+    )
     done: list[Done] = []
     try:
         if workers == 1:

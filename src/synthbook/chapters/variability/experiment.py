@@ -26,6 +26,7 @@ from synthbook.cache import cache_dir, load_or_none, make_key, save_checked
 from synthbook.chapters.variability import shifts, strategies
 from synthbook.data import MnistData, Splits, book_splits, load_mnist
 from synthbook.metrics import classifiers
+from synthbook.repro import hide_progress
 from synthbook.tails import TAIL_GAN_STEPS, load_or_train_tail_gan
 from synthbook.validate import check_choice, check_count, check_digit, check_seed
 from synthbook.versions import code_version
@@ -382,7 +383,7 @@ def run_tail_experiment(
     judge = metrics.load_or_train_judge(splits.judge, seed=0)
     settings = {k: v for k, v in asdict(experiment).items() if k != "seeds"}
     rows: list[dict[str, Any]] = []
-    for seed in tqdm(experiment.seeds, desc="seeds", disable=not progress):
+    for seed in tqdm(experiment.seeds, desc="seeds", disable=hide_progress(progress)):
         key = make_key(
             experiment=settings,
             conditions=experiment.conditions(splits.train),
