@@ -13,6 +13,7 @@ import nbformat
 import pytest
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
+from myst_pages import MYST_HEADER
 
 from synthbook.tools import build as bld
 from synthbook.tools.inputs import (
@@ -24,24 +25,10 @@ from synthbook.tools.inputs import (
 
 REPO = Path(__file__).resolve().parents[1]
 
-HEADER = """\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-    format_version: 0.13
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
-
 
 def _page(title: str, *cells: str) -> str:
     body = "".join(f"\n```{{code-cell}} ipython3\n{cell}\n```\n" for cell in cells)
-    return f"{HEADER}\n# {title}\n{body}"
+    return f"{MYST_HEADER}\n# {title}\n{body}"
 
 
 def _notebook(*cells: str) -> nbformat.NotebookNode:

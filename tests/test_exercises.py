@@ -11,6 +11,7 @@ import nbformat
 import numpy as np
 import pytest
 import torch
+from myst_pages import MYST_HEADER
 
 from synthbook import checks
 from synthbook.tools import exercise_pages as pages
@@ -20,19 +21,9 @@ from synthbook.tools.execution import run_notebooks
 
 REPO = Path(__file__).resolve().parents[1]
 
-TINY = """\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-    format_version: 0.13
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+TINY = (
+    MYST_HEADER
+    + """
 # Exercises: tiny
 
 Intro text.
@@ -69,6 +60,7 @@ Explain.
 <!-- HINT: Think. -->
 Because doubling is what was asked.
 """
+)
 
 
 @pytest.fixture

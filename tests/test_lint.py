@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from myst_pages import MYST_HEADER
+
 from synthbook.tools import lint
 
 REPO = Path(__file__).resolve().parents[1]
@@ -12,18 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 PROSE = "A sentence of prose that is much longer than eighty-eight characters " * 2
 
 PAGE = f"""\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-    format_version: 0.13
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+{MYST_HEADER}
 # A page
 
 {PROSE}
