@@ -123,6 +123,29 @@ class TailExperiment:
             )
         return available - self.keep
 
+    def train_classifiers(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        members: list[torch.Tensor],
+        seed: int,
+    ) -> list[metrics.Classifier]:
+        """Train one classifier of this experiment's kind per index set in ``members``.
+
+        All at once, with :func:`synthbook.metrics.train_classifiers`, on the
+        rows of ``images`` and ``labels`` that each index set names.
+        """
+        return metrics.train_classifiers(
+            images,
+            labels,
+            members,
+            arch=self.classifier_arch,
+            width=self.classifier_width,
+            epochs=self.classifier_epochs,
+            seeds=seed,
+            batch_sizes=self.batch_size,
+        )
+
     def resolve_amounts(self, train: MnistData) -> tuple[int, ...]:
         """Return the amounts added by each single strategy, for this data."""
         if self.amounts is not None:
@@ -252,16 +275,7 @@ def run_one_seed(
                 torch.cat([torch.arange(len(tail)), torch.arange(len(extra)) + start])
             )
             start += len(extra)
-        models = metrics.train_classifiers(
-            images,
-            labels,
-            members,
-            arch=experiment.classifier_arch,
-            width=experiment.classifier_width,
-            epochs=experiment.classifier_epochs,
-            seeds=seed,
-            batch_sizes=experiment.batch_size,
-        )
+        models = experiment.train_classifiers(images, labels, members, seed)
     with clock("scoring"):
         tests = shifts.shifted_tests(splits.test)
         rows = []

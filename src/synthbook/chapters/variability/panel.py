@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from synthbook import metrics, tails
+from synthbook import tails
 from synthbook.chapters.variability import experiment as runner
 from synthbook.chapters.variability import shifts, strategies
 from synthbook.data import Splits
@@ -191,16 +191,7 @@ def try_tail(
     images = torch.cat([tail.images, added])
     labels = torch.cat([tail.labels, torch.full((len(added),), digit)])
     members = [torch.arange(len(tail)), torch.arange(len(images))]
-    models = metrics.train_classifiers(
-        images,
-        labels,
-        members,
-        arch=experiment.classifier_arch,
-        width=experiment.classifier_width,
-        epochs=experiment.classifier_epochs,
-        seeds=seed,
-        batch_sizes=experiment.batch_size,
-    )
+    models = experiment.train_classifiers(images, labels, members, seed)
     tests = shifts.shifted_tests(splits.test)
     scores = [runner.score(model, tests, digit) for model in models]
     return {"without": scores[0], "with": scores[1], "added": added}
