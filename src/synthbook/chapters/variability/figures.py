@@ -75,6 +75,9 @@ def plot_gains(table: pd.DataFrame, *, xlabel: str) -> Figure:
         sharey=True,
         sharex=True,
     )
+    # A change in recall lies between -1 and 1, but a t-interval of a few
+    # seeds may reach past either end: show all of every interval.
+    span = (min(-1.0, table["low"].min()) - 0.05, max(1.0, table["high"].max()) + 0.05)
     for i, (ax, test_set) in enumerate(zip(np.atleast_1d(axes), sets, strict=True)):
         part = table[table["test set"] == test_set]
         y = np.arange(len(part))[::-1]
@@ -84,7 +87,7 @@ def plot_gains(table: pd.DataFrame, *, xlabel: str) -> Figure:
             ax.plot([row["low"], row["high"]], [yi, yi], color=c, lw=2)
             ax.plot(row["mean"], yi, "o", color=c, ms=5)
         ax.axvline(0.0, color="0.5", lw=1, ls="--")
-        ax.set_xlim(-1.0, 1.0)  # a change in recall lies between -1 and 1
+        ax.set_xlim(*span)
         ax.set_title(test_set, fontsize=10)
         ax.set_xlabel(xlabel if i == len(sets) // 2 else "")
         ax.set_yticks(y, [f"{s} +{a}" for s, a in labels])
