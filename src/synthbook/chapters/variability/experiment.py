@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from synthbook import gan, metrics, tails
 from synthbook.cache import cache_dir, load_or_none, make_key, save_checked
 from synthbook.chapters.variability import shifts, strategies
+from synthbook.chapters.variability.strategies import ADDING_STRATEGIES
 from synthbook.data import MnistData, Splits, book_splits, load_mnist
 from synthbook.metrics import classifiers
 from synthbook.repro import hide_progress
@@ -70,14 +71,7 @@ class TailExperiment:
 
     rare_digit: int = 8
     keep: int = 12
-    strategies: tuple[str, ...] = (
-        "oversample",
-        "perturb",
-        "gan",
-        "gan-edge",
-        "gan-interp",
-        "perturb+gan",
-    )
+    strategies: tuple[str, ...] = ADDING_STRATEGIES
     amounts: tuple[int, ...] | None = None
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     gan_steps: int = TAIL_GAN_STEPS

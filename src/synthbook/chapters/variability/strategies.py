@@ -26,6 +26,8 @@ STRATEGIES: tuple[str, ...] = (
     "gan-interp",
     "perturb+gan",
 )
+#: Every strategy that adds images: all but "none", in the same order.
+ADDING_STRATEGIES: tuple[str, ...] = tuple(s for s in STRATEGIES if s != "none")
 #: The strategies whose images no one wrote (the others add nothing or copies).
 SYNTHETIC: tuple[str, ...] = ("perturb", "gan", "gan-edge", "gan-interp", "perturb+gan")
 EDGE_NOISE_SCALE = 2.0
